@@ -1,1 +1,169 @@
-// placeholder: implemented in progress
+// AdamW (decoupled weight decay) over many tensors in one call, the global L2 norm of many
+// tensors, and gradient clipping by that norm.
+//
+//   g = grad_scale * grad
+//   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  mhat = m/(1-b1^step);  vhat = v/(1-b2^step)
+//   p -= lr * (mhat / (sqrt(vhat) + eps) + weight_decay * decay[i] * p)
+//
+// Contract: params, m and v are updated in place (that is the op); tensors are split into
+// fixed blocks, and each element's update is independent of the others. The norm sums
+// squares in double, per fixed block of 64K elements and then over blocks in order, so it is
+// bitwise independent of the thread count.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core.h"
+
+namespace {
+
+const int64_t kBlock = 1 << 16;
+
+struct Span {
+  int t;            // tensor index
+  int64_t begin, end;
+};
+
+// Fixed partition of every tensor into blocks of at most kBlock elements.
+std::vector<Span> blocks(const int64_t* sizes, int count) {
+  std::vector<Span> out;
+  for (int t = 0; t < count; ++t)
+    for (int64_t b = 0; b < sizes[t]; b += kBlock) out.push_back({t, b, std::min(sizes[t], b + kBlock)});
+  return out;
+}
+
+double sum_squares(const float* x, int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += (double)x[i] * x[i];
+    s1 += (double)x[i + 1] * x[i + 1];
+    s2 += (double)x[i + 2] * x[i + 2];
+    s3 += (double)x[i + 3] * x[i + 3];
+  }
+  for (; i < n; ++i) s0 += (double)x[i] * x[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// Validates (tensors, sizes, count); every tensor with elements needs a pointer.
+template <class P>
+lmt_status check_list(const char* fn, const char* name, P tensors, const int64_t* sizes,
+                      int count) {
+  if (count < 0)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'count' must be >= 0, got %d", fn, count);
+  if (count == 0) return LMT_OK;
+  if (tensors == nullptr || sizes == nullptr)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' and 'sizes' must not be null", fn, name);
+  for (int t = 0; t < count; ++t) {
+    if (sizes[t] < 0)
+      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: sizes[%d] must be >= 0, got %lld", fn, t,
+                      (long long)sizes[t]);
+    if (sizes[t] > 0 && tensors[t] == nullptr)
+      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: %s[%d] is null", fn, name, t);
+  }
+  return LMT_OK;
+}
+
+double global_norm(const float* const* tensors, const int64_t* sizes, int count) {
+  std::vector<Span> bl = blocks(sizes, count);
+  std::vector<double> partial(bl.size());
+  lmt::parallel_for((int64_t)bl.size(), 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k)
+      partial[k] = sum_squares(tensors[bl[k].t] + bl[k].begin, bl[k].end - bl[k].begin);
+  });
+  double s = 0;
+  for (double p : partial) s += p;
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+extern "C" lmt_status lmt_adamw_step(float* const* params, float* const* m, float* const* v,
+                                     const float* const* grads, const int64_t* sizes,
+                                     const uint8_t* decay, int count, float lr, float beta1,
+                                     float beta2, float eps, float weight_decay, int64_t step,
+                                     float grad_scale) {
+  LMT_NONNEG(count);
+  LMT_ARG(step >= 1, "%s: 'step' must be >= 1, got %lld", __func__, (long long)step);
+  LMT_ARG(std::isfinite(lr), "%s: 'lr' must be finite, got %g", __func__, (double)lr);
+  LMT_ARG(beta1 >= 0.0f && beta1 < 1.0f, "%s: 'beta1' must be in [0, 1), got %g", __func__,
+          (double)beta1);
+  LMT_ARG(beta2 >= 0.0f && beta2 < 1.0f, "%s: 'beta2' must be in [0, 1), got %g", __func__,
+          (double)beta2);
+  LMT_ARG(eps >= 0.0f && std::isfinite(eps), "%s: 'eps' must be finite and >= 0, got %g",
+          __func__, (double)eps);
+  LMT_ARG(weight_decay >= 0.0f && std::isfinite(weight_decay),
+          "%s: 'weight_decay' must be finite and >= 0, got %g", __func__, (double)weight_decay);
+  LMT_ARG(std::isfinite(grad_scale), "%s: 'grad_scale' must be finite, got %g", __func__,
+          (double)grad_scale);
+  if (count == 0) return LMT_OK;
+  LMT_NOT_NULL(decay);
+  lmt_status st;
+  if ((st = check_list(__func__, "params", params, sizes, count)) != LMT_OK) return st;
+  if ((st = check_list(__func__, "m", m, sizes, count)) != LMT_OK) return st;
+  if ((st = check_list(__func__, "v", v, sizes, count)) != LMT_OK) return st;
+  if ((st = check_list(__func__, "grads", grads, sizes, count)) != LMT_OK) return st;
+  LMT_GUARD_BEGIN
+  // Bias corrections in double: b2^step for b2 = 0.999 needs the precision at large steps.
+  const float inv_bc1 = (float)(1.0 / (1.0 - std::pow((double)beta1, (double)step)));
+  const float inv_bc2 = (float)(1.0 / (1.0 - std::pow((double)beta2, (double)step)));
+  const float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
+  std::vector<Span> bl = blocks(sizes, count);
+  lmt::parallel_for((int64_t)bl.size(), 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const int t = bl[k].t;
+      const float wd = decay[t] ? weight_decay : 0.0f;
+      float* __restrict p = params[t];
+      float* __restrict mt = m[t];
+      float* __restrict vt = v[t];
+      const float* __restrict g = grads[t];
+      for (int64_t i = bl[k].begin; i < bl[k].end; ++i) {
+        const float gi = grad_scale * g[i];
+        const float mi = beta1 * mt[i] + a1 * gi;
+        const float vi = beta2 * vt[i] + a2 * gi * gi;
+        mt[i] = mi;
+        vt[i] = vi;
+        const float mhat = mi * inv_bc1, vhat = vi * inv_bc2;
+        p[i] -= lr * (mhat / (std::sqrt(vhat) + eps) + wd * p[i]);
+      }
+    }
+  });
+  return LMT_OK;
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_global_norm(double* norm, const float* const* tensors,
+                                      const int64_t* sizes, int count) {
+  LMT_NOT_NULL(norm);
+  lmt_status st = check_list(__func__, "tensors", tensors, sizes, count);
+  if (st != LMT_OK) return st;
+  LMT_GUARD_BEGIN
+  *norm = global_norm(tensors, sizes, count);
+  return LMT_OK;
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_clip_grad_norm(double* norm, float* const* tensors, const int64_t* sizes,
+                                         int count, float max_norm) {
+  LMT_NOT_NULL(norm);
+  LMT_ARG(max_norm > 0.0f && std::isfinite(max_norm),
+          "%s: 'max_norm' must be finite and > 0, got %g", __func__, (double)max_norm);
+  lmt_status st = check_list(__func__, "tensors", tensors, sizes, count);
+  if (st != LMT_OK) return st;
+  LMT_GUARD_BEGIN
+  const double total = global_norm(tensors, sizes, count);
+  *norm = total;
+  // A NaN/Inf norm means an overflowed or poisoned step: scaling would spread the damage
+  // to every element, so leave the tensors for the caller (e.g. to skip the step).
+  if (!std::isfinite(total) || total <= (double)max_norm) return LMT_OK;
+  const float scale = (float)((double)max_norm / (total + 1e-6));
+  std::vector<Span> bl = blocks(sizes, count);
+  lmt::parallel_for((int64_t)bl.size(), 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      float* x = tensors[bl[k].t];
+      for (int64_t i = bl[k].begin; i < bl[k].end; ++i) x[i] *= scale;
+    }
+  });
+  return LMT_OK;
+  LMT_GUARD_END
+}

@@ -1,1 +1,58 @@
-// placeholder: implemented in progress
+// GELU, tanh approximation (as GPT-2):
+//   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+//   gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+// evaluated through the identity 0.5 (1 + tanh(u)) = s = 1 / (1 + exp(-2u)), so that
+// 0.5 (1 - tanh(u)^2) = 2 s (1 - s) and 1 - s = exp(-2u) s. Same function, but for x < 0
+// the tanh form cancels (1 + tanh(u) -> 0 loses every digit by x ~ -5 in fp32) while this
+// one keeps full relative precision, and one expf is cheaper than tanhf.
+//
+// Contract: outputs are written with `=` (dx too); purely elementwise in fp32, so results
+// are bitwise independent of the thread count.
+#include <cmath>
+
+#include "core.h"
+
+namespace {
+const int64_t kGrain = 16384;
+const float kK = 0.7978845608028654f;  // sqrt(2/pi)
+const float kC = 0.044715f;
+}  // namespace
+
+extern "C" lmt_status lmt_gelu_forward(float* out, const float* x, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      const float u = kK * (v + kC * v * v * v);
+      out[i] = v / (1.0f + std::exp(-2.0f * u));  // exp -> inf gives -0, not NaN
+    }
+  });
+  return LMT_OK;
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(dx);
+  LMT_NOT_NULL(dout);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      const float u = kK * (v + kC * v * v * v);
+      const float ex = std::exp(-2.0f * u);
+      const float s = 1.0f / (1.0f + ex);
+      const float oms = ex < INFINITY ? ex * s : 1.0f;  // 1 - s; inf * 0 would be NaN
+      const float du = kK * (1.0f + 3.0f * kC * v * v);
+      dx[i] = dout[i] * (s + 2.0f * v * s * oms * du);
+    }
+  });
+  return LMT_OK;
+  LMT_GUARD_END
+}

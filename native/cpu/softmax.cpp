@@ -1,1 +1,117 @@
-// placeholder: implemented in progress
+// Softmax and log-softmax over the last axis of (rows, cols), with an optional additive mask
+// broadcast over rows, and their backward.
+//
+// Contract: outputs are written with `=`. One row is one unit of work, processed by one
+// thread in a fixed order, so results are bitwise independent of the thread count. The max
+// is subtracted before exponentiating (exp never overflows); row sums of exp and the dot
+// products of the backward accumulate in double. A fully masked row (every score -inf) has
+// no distribution: forward writes zeros and backward a zero gradient, never NaN.
+#include <algorithm>
+#include <cmath>
+
+#include "core.h"
+
+namespace {
+const int64_t kWork = 16384;  // elements per parallel chunk, in whole rows
+}
+
+extern "C" lmt_status lmt_softmax_forward(float* out, const float* x, const float* mask,
+                                          int64_t rows, int64_t cols, int64_t mask_rows,
+                                          int64_t mask_div, int log) {
+  LMT_NONNEG(rows);
+  LMT_NONNEG(cols);
+  LMT_ARG(log == 0 || log == 1, "%s: 'log' must be 0 or 1, got %d", __func__, log);
+  if (mask) {
+    LMT_POSITIVE(mask_rows);
+    LMT_POSITIVE(mask_div);
+  }
+  int64_t n;
+  LMT_ARG(!__builtin_mul_overflow(rows, cols, &n), "%s: rows*cols overflows int64", __func__);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  lmt::parallel_for(rows, std::max<int64_t>(1, kWork / cols), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * cols;
+      float* o = out + r * cols;
+      // Pass 1: masked scores (staged in `o`) and their max.
+      float mx = -INFINITY;
+      if (mask) {
+        const float* mr = mask + ((r / mask_div) % mask_rows) * cols;
+        for (int64_t j = 0; j < cols; ++j) {
+          float z = xr[j] + mr[j];
+          o[j] = z;
+          mx = (z > mx || z != z) ? z : mx;  // NaN sticks, and propagates
+        }
+      } else {
+        for (int64_t j = 0; j < cols; ++j) {
+          o[j] = xr[j];
+          mx = (xr[j] > mx || xr[j] != xr[j]) ? xr[j] : mx;
+        }
+      }
+      if (mx == -INFINITY) {  // fully masked
+        for (int64_t j = 0; j < cols; ++j) o[j] = 0.0f;
+        continue;
+      }
+      // Pass 2: sum of exp(z - max) in double; pass 3: normalise.
+      double sum = 0.0;
+      if (log) {
+        for (int64_t j = 0; j < cols; ++j) sum += std::exp(o[j] - mx);
+        const float ls = (float)std::log(sum);
+        for (int64_t j = 0; j < cols; ++j) o[j] = (o[j] - mx) - ls;
+      } else {
+        for (int64_t j = 0; j < cols; ++j) {
+          float p = std::exp(o[j] - mx);
+          o[j] = p;
+          sum += p;
+        }
+        const float inv = (float)(1.0 / sum);
+        for (int64_t j = 0; j < cols; ++j) o[j] *= inv;
+      }
+    }
+  });
+  return LMT_OK;
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_softmax_backward(float* dx, const float* dout, const float* y,
+                                           int64_t rows, int64_t cols, int log) {
+  LMT_NONNEG(rows);
+  LMT_NONNEG(cols);
+  LMT_ARG(log == 0 || log == 1, "%s: 'log' must be 0 or 1, got %d", __func__, log);
+  int64_t n;
+  LMT_ARG(!__builtin_mul_overflow(rows, cols, &n), "%s: rows*cols overflows int64", __func__);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(dx);
+  LMT_NOT_NULL(dout);
+  LMT_NOT_NULL(y);
+  LMT_GUARD_BEGIN
+  lmt::parallel_for(rows, std::max<int64_t>(1, kWork / cols), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* dy = dout + r * cols;
+      const float* yr = y + r * cols;
+      float* g = dx + r * cols;
+      // Forward wrote an all-zero row only for a fully masked row (or a 1-column
+      // log-softmax, whose gradient dy - 1*dy is zero too): no gradient flows.
+      bool all_zero = true;
+      for (int64_t j = 0; j < cols && all_zero; ++j) all_zero = yr[j] == 0.0f;
+      if (all_zero) {
+        for (int64_t j = 0; j < cols; ++j) g[j] = 0.0f;
+        continue;
+      }
+      double s = 0.0;
+      if (log) {
+        for (int64_t j = 0; j < cols; ++j) s += dy[j];
+        const float sf = (float)s;
+        for (int64_t j = 0; j < cols; ++j) g[j] = dy[j] - std::exp(yr[j]) * sf;
+      } else {
+        for (int64_t j = 0; j < cols; ++j) s += (double)dy[j] * (double)yr[j];
+        const float sf = (float)s;
+        for (int64_t j = 0; j < cols; ++j) g[j] = yr[j] * (dy[j] - sf);
+      }
+    }
+  });
+  return LMT_OK;
+  LMT_GUARD_END
+}

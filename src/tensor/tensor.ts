@@ -1,0 +1,111 @@
+/**
+ * Tensor: a shape and dtype over native storage. Data never lives in JS; `toArray()` and
+ * `item()` copy out. Memory is freed deterministically by `dispose()` or by the scope the
+ * tensor was made in (see scope.ts); the autograd graph may hold a tensor past its scope
+ * until backward has used it.
+ */
+import { DisposedTensorError } from '../errors.js';
+import { native, type NativeHandle } from '../native/binding.js';
+import type { GraphNode } from '../autograd/graph.js';
+import { sizeOf, shapeStr, type Shape } from './shape.js';
+import { trackTensor, inBackwardPass } from './scope.js';
+
+export type DType = 'float32' | 'int32';
+export type Device = 'cpu' | 'cuda';
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly device: Device = 'cpu';
+  /** True for tensors whose gradient is wanted (parameters, or results of ops on them). */
+  requiresGrad = false;
+  /** Accumulated gradient of a leaf tensor after `backward()`. */
+  grad: Tensor | null = null;
+  name?: string;
+
+  /** @internal the graph node that produced this tensor (null for leaves). */
+  _node: GraphNode | null = null;
+  /** @internal number of live graph nodes that saved this tensor for backward. */
+  _savedBy = 0;
+  /** @internal protected from scope disposal by keep(). */
+  _kept = false;
+  /** @internal a scope (or dispose()) released it while a graph node still saved it. */
+  _pendingRelease = false;
+  private _handle: NativeHandle | null;
+  private _disposed = false;
+
+  /** @internal use the creation functions (zeros, tensor, randn, ...) instead. */
+  constructor(handle: NativeHandle, shape: Shape, dtype: DType) {
+    this._handle = handle;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    trackTensor(this);
+  }
+
+  get size(): number { return sizeOf(this.shape); }
+  get ndim(): number { return this.shape.length; }
+  get isDisposed(): boolean { return this._disposed; }
+
+  /** @internal the native handle; throws DisposedTensorError after dispose(). */
+  get h(): NativeHandle {
+    if (this._handle === null || (this._disposed && !inBackwardPass()))
+      throw new DisposedTensorError(`tensor #${this.id} ${shapeStr(this.shape)}${this.name ? ` (${this.name})` : ''} was disposed`);
+    return this._handle;
+  }
+
+  /** Copies the data out. */
+  toArray(): Float32Array | Int32Array {
+    return native.toArray(this.h);
+  }
+  /** Copies the data out as a plain number array. */
+  toList(): number[] {
+    return Array.from(this.toArray());
+  }
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new DisposedTensorError(`item(): tensor ${shapeStr(this.shape)} has ${this.size} elements, expected 1`);
+    return this.toArray()[0];
+  }
+
+  /** Frees the storage now (or, if the autograd graph still needs it, once it is done). Idempotent. */
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    if (this.grad && !this.grad._disposed && this.requiresGrad && this._node === null) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+    if (this._savedBy > 0) this._pendingRelease = true;
+    else this._release();
+  }
+
+  /** @internal called by scopes: like dispose(), but a tensor the graph still saves stays usable. */
+  _scopeDispose(): void {
+    if (this._disposed) return;
+    if (this._savedBy > 0) this._pendingRelease = true;
+    else this.dispose();
+  }
+
+  /** @internal a graph node that saved this tensor is done with it. */
+  _unsave(): void {
+    this._savedBy--;
+    if (this._savedBy === 0 && this._pendingRelease) {
+      this._disposed = true;
+      this._release();
+    }
+  }
+
+  private _release(): void {
+    if (this._handle) {
+      this._handle.dispose();
+      this._handle = null;
+    }
+  }
+
+  toString(): string {
+    return `Tensor(${shapeStr(this.shape)}, ${this.dtype}, ${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // Forks, not vm pools: errors created by the addon must pass `instanceof`.
+    pool: 'forks',
+    testTimeout: 60_000,
+  },
+});
