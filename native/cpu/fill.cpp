@@ -5,6 +5,7 @@
 // No accumulation across elements happens anywhere else, so every output is bitwise
 // independent of the thread count. Random fills draw element i from Philox counter
 // (offset + i) under key `seed`; the CUDA backend uses the same formulas.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -13,6 +14,9 @@
 namespace {
 
 const int64_t kGrain = 16384;
+// Transpose tile edge: 8 source and 8 destination lines stay within an 8-way L1 set even
+// for power-of-two strides, where a 32-wide tile thrashes.
+const int64_t kTile = 8;
 
 // A strided view with unit dimensions dropped and mergeable neighbours fused, so that a
 // transpose or slice of a contiguous block walks long inner runs.
@@ -181,6 +185,31 @@ extern "C" lmt_status lmt_copy_strided(float* out, const float* x, int64_t x_num
   LMT_GUARD_BEGIN
   View v = collapse(ndim, shape, strides);
   const float* base = x + offset;
+  const int nd = v.nd;
+  if (nd >= 2 && v.stride[nd - 2] == 1 && v.stride[nd - 1] != 1 && v.stride[nd - 1] != 0) {
+    // A transpose of the last two dims: a row-by-row gather would touch one cache line
+    // per element, so copy kTile x kTile tiles, reading along the source's contiguous dim.
+    const int64_t R = v.shape[nd - 2], Cc = v.shape[nd - 1], s = v.stride[nd - 1];
+    const int64_t planes = n / (R * Cc), rtiles = (R + kTile - 1) / kTile;
+    lmt::parallel_for(planes * rtiles, std::max<int64_t>(1, kGrain / (kTile * Cc)), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t p = t / rtiles, r0 = (t % rtiles) * kTile, r1 = std::min(R, r0 + kTile);
+        int64_t poff = 0, rem = p;  // source offset of plane p (dims 0..nd-3)
+        for (int d = nd - 3; d >= 0; --d) {
+          poff += (rem % v.shape[d]) * v.stride[d];
+          rem /= v.shape[d];
+        }
+        const float* src = base + poff;
+        float* dst = out + p * R * Cc;
+        for (int64_t c0 = 0; c0 < Cc; c0 += kTile) {
+          const int64_t c1 = std::min(Cc, c0 + kTile);
+          for (int64_t c = c0; c < c1; ++c)
+            for (int64_t r = r0; r < r1; ++r) dst[r * Cc + c] = src[r + c * s];
+        }
+      }
+    });
+    return LMT_OK;
+  }
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for_each_run(v, b, e, [&](int64_t i, int64_t off, int64_t len) {
       const float* src = base + off;
