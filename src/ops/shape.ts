@@ -210,3 +210,21 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   });
   return out;
 }
+
+registerOp('add_to_slice', { differentiable: false });
+
+/**
+ * dst[..., start:start+n, ...] += src along `axis`, in place, outside autograd. The KV cache
+ * writes each position once into a zero-filled buffer, so this is an exact assignment there.
+ */
+export function addToSlice(dst: Tensor, src: Tensor, axis: number, start: number): void {
+  assertFloat(dst, 'addToSlice', 'dst');
+  assertFloat(src, 'addToSlice', 'src');
+  const ax = normAxis(axis, dst.ndim, 'addToSlice');
+  if (src.ndim !== dst.ndim || src.shape.some((d, i) => i !== ax && d !== dst.shape[i]))
+    throw new ShapeError(`addToSlice: src ${shapeStr(src.shape)} does not fit dst ${shapeStr(dst.shape)} along axis ${ax}`);
+  if (!Number.isInteger(start) || start < 0 || start + src.shape[ax] > dst.shape[ax])
+    throw new ShapeError(`addToSlice: rows [${start}, ${start + src.shape[ax]}) exceed axis ${ax} of size ${dst.shape[ax]}`);
+  const st = stridesOf(dst.shape);
+  native.scatterAddStrided(dst.h, src.h, src.shape as number[], st, start * st[ax]);
+}

@@ -1,0 +1,101 @@
+/**
+ * GPT (decoder-only, GPT-2 style): learned positions, pre-LayerNorm blocks, fused qkv,
+ * GELU MLP 4x, LM head tied to the token embedding. Initialisation as GPT-2: weights
+ * N(0, 0.02), residual projections N(0, 0.02/sqrt(2 n_layer)), biases 0, norms 1.
+ */
+import { Module } from '../nn/module.js';
+import { Dropout, Embedding, LayerNorm, MLP } from '../nn/layers.js';
+import { CausalSelfAttention, KVCache, type LayerKV } from '../nn/attention.js';
+import { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/creation.js';
+import { add } from '../ops/elementwise.js';
+import { matmul } from '../ops/matmul.js';
+import { reshape } from '../ops/shape.js';
+import { crossEntropy } from '../ops/cross_entropy.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { shapeStr } from '../tensor/shape.js';
+import { gptConfig, type GPTConfig } from './config.js';
+
+export class Block extends Module {
+  ln1: LayerNorm;
+  attn: CausalSelfAttention;
+  ln2: LayerNorm;
+  mlp: MLP;
+  constructor(c: GPTConfig) {
+    super();
+    const projStd = 0.02 / Math.sqrt(2 * c.n_layer);
+    this.ln1 = new LayerNorm(c.n_embd, c.layer_norm_epsilon);
+    this.attn = new CausalSelfAttention(c.n_embd, c.n_head, { dropout: c.dropout, projStd });
+    this.ln2 = new LayerNorm(c.n_embd, c.layer_norm_epsilon);
+    this.mlp = new MLP(c.n_embd, 4 * c.n_embd, { dropout: c.dropout, projStd });
+  }
+  forward(x: Tensor, opts: { cache?: LayerKV; past?: number; keyPaddingMask?: Tensor | null } = {}): Tensor {
+    const h = add(x, this.attn.forward(this.ln1.forward(x), opts));
+    return add(h, this.mlp.forward(this.ln2.forward(h)));
+  }
+}
+
+export interface GPTForwardOpts {
+  /** Continue from the positions held in the cache (generation). */
+  cache?: KVCache;
+  /** (B, T) float32, 1 = real token, 0 = padding (keys only; causal masking is always on). */
+  keyPaddingMask?: Tensor | null;
+}
+
+export class GPT extends Module {
+  readonly config: GPTConfig;
+  wte: Embedding;
+  wpe: Embedding;
+  drop: Dropout;
+  blocks: Block[];
+  ln_f: LayerNorm;
+
+  constructor(config: Partial<GPTConfig> & { preset?: string } = {}) {
+    super();
+    this.config = gptConfig(config);
+    const c = this.config;
+    this.wte = new Embedding(c.vocab_size, c.n_embd);
+    this.wpe = new Embedding(c.n_positions, c.n_embd);
+    this.drop = new Dropout(c.dropout);
+    this.blocks = Array.from({ length: c.n_layer }, () => new Block(c));
+    this.ln_f = new LayerNorm(c.n_embd, c.layer_norm_epsilon);
+  }
+
+  /** ids (B, T) int32 -> logits (B, T, V). */
+  forward(ids: Tensor, opts: GPTForwardOpts = {}): Tensor {
+    if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.ndim !== 2)
+      throw new ShapeError(`GPT.forward: ids must be an int32 tensor (B, T), got ${ids instanceof Tensor ? `${ids.dtype} ${shapeStr(ids.shape)}` : typeof ids}`);
+    const [B, T] = ids.shape;
+    const c = this.config;
+    const past = opts.cache?.length ?? 0;
+    if (past + T > c.n_positions)
+      throw new ShapeError(`GPT.forward: ${past + T} positions exceed the context length n_positions = ${c.n_positions}`);
+    if (opts.cache && (opts.cache.B !== B || opts.cache.nLayer !== c.n_layer))
+      throw new ArgumentError('GPT.forward: the KV cache was made for another batch size or model');
+    const pos = tensor(Int32Array.from({ length: T }, (_, i) => past + i), [T]);
+    let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(pos)));
+    this.blocks.forEach((b, i) => {
+      x = b.forward(x, { cache: opts.cache?.layers[i], past, keyPaddingMask: opts.keyPaddingMask });
+    });
+    if (opts.cache) opts.cache.length = past + T;
+    const h = reshape(this.ln_f.forward(x), [B * T, c.n_embd]);
+    return reshape(matmul(h, this.wte.weight, { transB: true }), [B, T, c.vocab_size]);
+  }
+
+  /** Mean next-token cross-entropy; targets (B, T) int32 with -100 (or ignoreIndex) to skip. */
+  loss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number; keyPaddingMask?: Tensor | null } = {}): Tensor {
+    return crossEntropy(this.forward(ids, { keyPaddingMask: opts.keyPaddingMask }), targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
+  }
+
+  newCache(B: number, maxLength = this.config.n_positions): KVCache {
+    const c = this.config;
+    return new KVCache(c.n_layer, B, c.n_head, Math.min(maxLength, c.n_positions), c.n_embd / c.n_head);
+  }
+
+  /** Forward FLOPs per token (weights, attention at context T), for throughput figures. */
+  flopsPerToken(T: number): number {
+    const c = this.config;
+    const nonEmbedding = this.numParameters() - c.vocab_size * c.n_embd - c.n_positions * c.n_embd;
+    return 2 * (nonEmbedding + c.vocab_size * c.n_embd) + 2 * c.n_layer * T * c.n_embd;
+  }
+}
