@@ -5,7 +5,7 @@
  * model.safetensors.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
-import { native } from '../native/binding.js';
+import { assign } from '../ops/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
 import { tensor } from '../tensor/creation.js';
@@ -84,7 +84,7 @@ export abstract class Module {
       if (s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i]))
         throw new ShapeError(`loadStateDict: '${name}' is ${shapeStr(s.shape)} in the state, ${shapeStr(p.shape)} in the model`);
       const src = s instanceof Tensor ? s : tensor(s.data instanceof Float32Array ? s.data : Float32Array.from(s.data), p.shape);
-      native.copyStrided(p.h, src.h, [p.size], [1], 0, 0);
+      assign(p, src);
       if (!(s instanceof Tensor)) src.dispose();
     }
     if (strict) {

@@ -228,3 +228,13 @@ export function addToSlice(dst: Tensor, src: Tensor, axis: number, start: number
   const st = stridesOf(dst.shape);
   native.scatterAddStrided(dst.h, src.h, src.shape as number[], st, start * st[ax]);
 }
+
+registerOp('assign', { differentiable: false });
+
+/** dst = src in place (same number of elements), outside autograd: loading weights and state. */
+export function assign(dst: Tensor, src: Tensor): void {
+  assertFloat(dst, 'assign', 'dst');
+  assertFloat(src, 'assign', 'src');
+  if (dst.size !== src.size) throw new ShapeError(`assign: src ${shapeStr(src.shape)} has ${src.size} elements, dst ${shapeStr(dst.shape)} ${dst.size}`);
+  native.copyStrided(dst.h, src.h, [src.size], [1], 0, 0);
+}
