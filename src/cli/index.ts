@@ -4,11 +4,13 @@
  * parses the first word and dispatches.
  */
 import { runInfo } from './info.js';
+import { runImport } from './import.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
 commands:
-  info [--json]     build, binary, CPU features, threads, CUDA status and why
+  info [--json]                              build, binary, CPU features, threads, CUDA status and why
+  import gpt2 --from HF_DIR --out DIR        convert a Hugging Face GPT-2 checkpoint
 
 The training commands (pretrain, sft, dpo, ...) arrive with their issues; see README.md.`;
 
@@ -17,6 +19,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'info':
       return runInfo(rest);
+    case 'import':
+      return runImport(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -87,6 +87,10 @@ export class GPT extends Module {
     return crossEntropy(this.forward(ids, { keyPaddingMask: opts.keyPaddingMask }), targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
   }
 
+  static fromCheckpoint(dir: string): GPT {
+    return gptFromCheckpoint(dir);
+  }
+
   newCache(B: number, maxLength = this.config.n_positions): KVCache {
     const c = this.config;
     return new KVCache(c.n_layer, B, c.n_head, Math.min(maxLength, c.n_positions), c.n_embd / c.n_head);
@@ -98,4 +102,22 @@ export class GPT extends Module {
     const nonEmbedding = this.numParameters() - c.vocab_size * c.n_embd - c.n_positions * c.n_embd;
     return 2 * (nonEmbedding + c.vocab_size * c.n_embd) + 2 * c.n_layer * T * c.n_embd;
   }
+}
+
+import { loadCheckpoint } from '../io/checkpoint.js';
+import { DataError } from '../errors.js';
+
+/** Loads a GPT from a checkpoint directory (config.json + model.safetensors). */
+export function gptFromCheckpoint(dir: string): GPT {
+  const ck = loadCheckpoint(dir);
+  const cfg = ck.config as Partial<GPTConfig>;
+  if (cfg.model_type !== 'gpt') throw new DataError(`config.json has model_type '${String(cfg.model_type)}', expected 'gpt'`, `${dir}/config.json`);
+  const m = new GPT(cfg);
+  try {
+    m.loadStateDict(ck.weights);
+  } catch (e) {
+    m.dispose();
+    throw e;
+  }
+  return m;
 }
