@@ -75,3 +75,45 @@ export function validateCommon(c: { vocab_size: number; n_layer: number; n_head:
   if (c.n_embd % c.n_head !== 0) throw new ArgumentError(`${what}: n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new ArgumentError(`${what}: dropout must be in [0, 1), got ${c.dropout}`);
 }
+
+export const BERT_PRESETS: Record<string, Omit<BertConfig, 'model_type'>> = {
+  tiny: { vocab_size: 256, n_positions: 128, n_layer: 4, n_head: 4, n_embd: 128, dropout: 0, layer_norm_epsilon: 1e-12, type_vocab_size: 2 },
+  small: { vocab_size: 8192, n_positions: 256, n_layer: 6, n_head: 6, n_embd: 384, dropout: 0, layer_norm_epsilon: 1e-12, type_vocab_size: 2 },
+  // The paper's models (Devlin et al. 2019, WordPiece vocabulary of the released checkpoints).
+  'bert-base': { vocab_size: 30522, n_positions: 512, n_layer: 12, n_head: 12, n_embd: 768, dropout: 0.1, layer_norm_epsilon: 1e-12, type_vocab_size: 2 },
+  'bert-large': { vocab_size: 30522, n_positions: 512, n_layer: 24, n_head: 16, n_embd: 1024, dropout: 0.1, layer_norm_epsilon: 1e-12, type_vocab_size: 2 },
+};
+
+export function bertConfig(partial: Partial<BertConfig> & { preset?: string } = {}): BertConfig {
+  const { preset, ...rest } = partial;
+  const base = preset ? BERT_PRESETS[preset] : BERT_PRESETS.tiny;
+  if (!base) throw new ArgumentError(`bertConfig: unknown preset '${preset}' (known: ${Object.keys(BERT_PRESETS).join(', ')})`);
+  const c: BertConfig = { model_type: 'bert', ...base, ...rest };
+  validateCommon(c, 'bertConfig');
+  for (const k of ['n_positions', 'type_vocab_size'] as const)
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ArgumentError(`bertConfig: ${k} must be a positive integer, got ${String(c[k])}`);
+  return c;
+}
+
+export const T5_PRESETS: Record<string, Omit<T5Config, 'model_type'>> = {
+  tiny: { vocab_size: 256, n_layer: 4, n_decoder_layer: 4, n_head: 4, n_embd: 128, d_kv: 32, d_ff: 512, dropout: 0, layer_norm_epsilon: 1e-6, relative_attention_num_buckets: 32, relative_attention_max_distance: 128 },
+  small: { vocab_size: 8192, n_layer: 6, n_decoder_layer: 6, n_head: 6, n_embd: 384, d_kv: 64, d_ff: 1536, dropout: 0, layer_norm_epsilon: 1e-6, relative_attention_num_buckets: 32, relative_attention_max_distance: 128 },
+  // The paper's models (Raffel et al. 2020, v1.0: ReLU FFN, tied head, SentencePiece vocabulary of 32128).
+  't5-small': { vocab_size: 32128, n_layer: 6, n_decoder_layer: 6, n_head: 8, n_embd: 512, d_kv: 64, d_ff: 2048, dropout: 0.1, layer_norm_epsilon: 1e-6, relative_attention_num_buckets: 32, relative_attention_max_distance: 128 },
+  't5-base': { vocab_size: 32128, n_layer: 12, n_decoder_layer: 12, n_head: 12, n_embd: 768, d_kv: 64, d_ff: 3072, dropout: 0.1, layer_norm_epsilon: 1e-6, relative_attention_num_buckets: 32, relative_attention_max_distance: 128 },
+};
+
+export function t5Config(partial: Partial<T5Config> & { preset?: string } = {}): T5Config {
+  const { preset, ...rest } = partial;
+  const base = preset ? T5_PRESETS[preset] : T5_PRESETS.tiny;
+  if (!base) throw new ArgumentError(`t5Config: unknown preset '${preset}' (known: ${Object.keys(T5_PRESETS).join(', ')})`);
+  const c: T5Config = { model_type: 't5', ...base, ...rest };
+  // Not validateCommon: T5's attention width is n_head * d_kv, so n_embd need not divide by n_head.
+  for (const k of ['vocab_size', 'n_layer', 'n_decoder_layer', 'n_head', 'n_embd', 'd_kv', 'd_ff', 'relative_attention_num_buckets', 'relative_attention_max_distance'] as const)
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ArgumentError(`t5Config: ${k} must be a positive integer, got ${String(c[k])}`);
+  if (c.relative_attention_num_buckets < 4)
+    throw new ArgumentError(`t5Config: relative_attention_num_buckets must be at least 4 (half exact, half logarithmic per direction), got ${c.relative_attention_num_buckets}`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new ArgumentError(`t5Config: dropout must be in [0, 1), got ${c.dropout}`);
+  if (!(c.layer_norm_epsilon > 0)) throw new ArgumentError(`t5Config: layer_norm_epsilon must be positive, got ${c.layer_norm_epsilon}`);
+  return c;
+}

@@ -178,21 +178,12 @@ describe('lmtrain import gpt2', () => {
 describe('imported checkpoint in the native GPT', () => {
   it('GPT logits match the float64 HF reference within 1e-4 relative', async () => {
     const { GPT } = await import('../../src/models/gpt.js');
-    type Model = { forward(ids: ReturnType<typeof tensor>): ReturnType<typeof tensor>; dispose(): void; eval?(): unknown; loadStateDict?(s: unknown): void };
-    const fromCheckpoint = (GPT as unknown as { fromCheckpoint?: (dir: string) => Model }).fromCheckpoint;
     const from = fresh('hf'), out = fresh('out');
     const fx = writeHfGpt2Fixture(from);
     importGPT2(from, out);
-    let model: Model;
-    if (fromCheckpoint) model = fromCheckpoint.call(GPT, out);
-    else {
-      // GPT.fromCheckpoint is not there yet: build from the config and load the imported weights.
-      const ckpt = loadCheckpoint(out);
-      model = new GPT(ckpt.config as never) as unknown as Model;
-      model.loadStateDict!(ckpt.weights);
-    }
+    const model = GPT.fromCheckpoint(out);
     try {
-      model.eval?.();
+      model.eval();
       const ids = IDS.slice(0, 8);
       const got = tidy(() => model.forward(tensor(Int32Array.from([...ids, ...ids.slice().reverse()]), [2, 8], 'int32')).toArray());
       const V = fx.config.vocab_size;
