@@ -190,7 +190,7 @@ describe('imported checkpoint in the native GPT', () => {
       const ref0 = hfGpt2Logits(fx.weights, fx.config, ids, fx.prefix);
       const ref1 = hfGpt2Logits(fx.weights, fx.config, ids.slice().reverse(), fx.prefix);
       const err = Math.max(maxRelErr(got.subarray(0, 8 * V), ref0), maxRelErr(got.subarray(8 * V), ref1));
-      console.log(`GPT (${fromCheckpoint ? 'fromCheckpoint' : 'loadStateDict'}) on the imported checkpoint vs HF reference: max_rel_err ${err.toExponential(2)}`);
+      console.log(`GPT.fromCheckpoint on the imported checkpoint vs HF reference: max_rel_err ${err.toExponential(2)}`);
       expect(err).toBeLessThan(1e-4);
     } finally {
       model.dispose();
