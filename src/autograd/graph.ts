@@ -7,7 +7,9 @@
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { currentNodeList, keep, rootNodes, tidy, withBackwardPass } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ones } from '../tensor/creation.js';
+import { native, BinaryOp } from '../native/binding.js';
 
 export type BackwardFn = (gradOutputs: (Tensor | null)[]) => (Tensor | null)[];
 
@@ -189,19 +191,20 @@ export function disposeGraph(): void {
   rootNodes.length = 0;
 }
 
-// Late-bound helpers (set by src/ops/index.ts) so graph.ts does not import the ops.
-export const gradHelpers: {
-  onesLike: (t: Tensor) => Tensor;
-  addInto: (dst: Tensor, src: Tensor) => Tensor;
-  reshape: (t: Tensor, shape: readonly number[]) => Tensor;
-  clone: (t: Tensor) => Tensor;
-} = {
-  clone: () => { throw new Error('ops not loaded'); },
-  onesLike: () => { throw new Error('ops not loaded'); },
-  addInto: () => { throw new Error('ops not loaded'); },
-  reshape: () => { throw new Error('ops not loaded'); },
-};
-const onesLike = (t: Tensor) => gradHelpers.onesLike(t);
-const addInto = (dst: Tensor, src: Tensor) => gradHelpers.addInto(dst, src);
-const cloneT = (t: Tensor) => gradHelpers.clone(t);
-const reshapeLike = (g: Tensor, like: Tensor) => gradHelpers.reshape(g, like.shape);
+// The few tensor operations backward itself needs, done directly so that the graph works
+// whichever op modules a program imported (they all import this file).
+function onesLike(t: Tensor): Tensor {
+  return ones(t.shape);
+}
+function addInto(dst: Tensor, src: Tensor): Tensor {
+  native.binary(dst.h, dst.h, src.h, [dst.size], [1], [1], BinaryOp.add);
+  return dst;
+}
+function cloneT(t: Tensor): Tensor {
+  const out = new Tensor(native.empty('float32', t.size), t.shape, 'float32');
+  native.copyStrided(out.h, t.h, [t.size], [1], 0, 0);
+  return out;
+}
+function reshapeLike(g: Tensor, like: Tensor): Tensor {
+  return new Tensor(native.view(g.h), like.shape, g.dtype);
+}

@@ -1,14 +1,4 @@
-/** Every op, and the late binding of the helpers autograd needs. */
-import { gradHelpers } from '../autograd/graph.js';
-import { onesLike } from '../tensor/creation.js';
-import { addInto } from './elementwise.js';
-import { clone, reshape } from './shape.js';
-
-gradHelpers.onesLike = onesLike;
-gradHelpers.addInto = addInto;
-gradHelpers.reshape = reshape;
-gradHelpers.clone = clone;
-
+/** Every op. */
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './shape.js';
