@@ -53,6 +53,8 @@ export interface TrainerConfig {
   progress: boolean;
   /** Label for the progress bar and metrics ('pretrain', 'sft', ...). */
   stage: string;
+  /** Stop (and checkpoint) after this step while keeping the schedule of `steps` (to split a run). */
+  stopAt?: number;
 }
 
 export const defaultTrainerConfig: TrainerConfig = {
@@ -148,7 +150,8 @@ export class Trainer<B> {
     const t0 = Date.now();
     let tokens = 0, lastLoss = NaN, lastEval: Record<string, number> | undefined;
     this.task.model.train();
-    while (this.step < c.steps) {
+    const end = Math.min(c.steps, c.stopAt ?? c.steps);
+    while (this.step < end) {
       const lr = lrAt(this.step, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, totalSteps: c.steps });
       this.opt.lr = lr;
       // 1. forward + backward over the micro-batches of this step
@@ -191,7 +194,7 @@ export class Trainer<B> {
         this.metrics?.write({ stage: c.stage, step: this.step, ...Object.fromEntries(Object.entries(lastEval).map(([k, v]) => [`eval_${k}`, v])) });
       }
       // 5. checkpoint
-      if (c.outDir && ((c.saveEvery > 0 && this.step % c.saveEvery === 0) || this.step === c.steps)) this.save();
+      if (c.outDir && ((c.saveEvery > 0 && this.step % c.saveEvery === 0) || this.step === end)) this.save();
       bar.update(this.step, { loss, lr, 'tok/s': Math.round(tokens / Math.max(secs, 1e-9)) });
     }
     bar.done();
