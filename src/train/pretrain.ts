@@ -22,6 +22,7 @@ import { tidy } from '../tensor/scope.js';
 import { manualSeed } from '../tensor/random.js';
 import { Trainer, type TrainerConfig, type TrainTask, type TrainSummary } from './trainer.js';
 import { acquireOutputLock } from '../io/checkpoint.js';
+import { ProgressBar } from './progress.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export type ModelKind = 'gpt' | 'bert' | 't5';
@@ -80,10 +81,13 @@ export function loadOrTrainTokenizer(cfg: Pick<PretrainConfig, 'tokenizer' | 'da
   if (cfg.tokenizer) return Tokenizer.loadSync(cfg.tokenizer);
   const counter = new WordCounter();
   for (const doc of readDocuments(cfg.data)) counter.add(doc.text);
-  return trainBPEFromCounts(counter, {
+  const state: { bar: ProgressBar | null } = { bar: null };
+  const tok = trainBPEFromCounts(counter, {
     vocabSize: cfg.vocabSize, specialTokens: defaultSpecialTokens(),
-    onProgress: cfg.progress ? (d, t) => process.stderr.write(`\rtokenizer: ${d}/${t} merges`) : undefined,
+    onProgress: cfg.progress ? (d, t) => { (state.bar ??= new ProgressBar("tokenizer merges", t)).update(d); } : undefined,
   });
+  state.bar?.done();
+  return tok;
 }
 
 export function runPretrain(partial: Partial<PretrainConfig> & Pick<PretrainConfig, 'model' | 'data' | 'outDir'>): PretrainResult {
@@ -106,7 +110,6 @@ function pretrainLocked(cfg: PretrainConfig, objective: Objective): PretrainResu
   // 1. tokenizer (reused from the checkpoint on resume so the ids stay the same)
   const tokPath = cfg.resume && existsSync(join(cfg.outDir, 'tokenizer.json')) ? join(cfg.outDir, 'tokenizer.json') : cfg.tokenizer;
   const tok = loadOrTrainTokenizer({ ...cfg, tokenizer: tokPath });
-  if (cfg.progress && !tokPath) process.stderr.write('\n');
   // 2. token cache and split
   const cachePath = join(cfg.outDir, 'cache', 'corpus.tokens');
   mkdirSync(join(cfg.outDir, 'cache'), { recursive: true });

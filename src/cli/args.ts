@@ -1,0 +1,62 @@
+/**
+ * A small, strict argument parser for the subcommands: `--name value`, `--flag`, repeated
+ * list options (`--data a b c` or `--data a --data b`), and `--config FILE.json` whose keys
+ * fill in anything not given on the command line. Unknown options are errors.
+ */
+import { readFileSync } from 'node:fs';
+import { ArgumentError, DataError } from '../errors.js';
+
+export interface OptionSpec {
+  type: 'string' | 'number' | 'boolean' | 'list';
+  help: string;
+}
+
+export type Parsed = Record<string, string | number | boolean | string[] | undefined>;
+
+export function parseArgs(cmd: string, argv: string[], spec: Record<string, OptionSpec>): Parsed {
+  const out: Parsed = {};
+  const full: Record<string, OptionSpec> = { ...spec, config: { type: 'string', help: 'JSON file with these options' }, help: { type: 'boolean', help: 'show this help' } };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new ArgumentError(`${cmd}: unexpected argument '${a}'\n\n${usage(cmd, spec)}`);
+    const name = a.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const s = full[name];
+    if (!s) throw new ArgumentError(`${cmd}: unknown option '${a}'\n\n${usage(cmd, spec)}`);
+    if (s.type === 'boolean') { out[name] = true; continue; }
+    if (s.type === 'list') {
+      const vals: string[] = (out[name] as string[] | undefined) ?? [];
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) vals.push(argv[++i]);
+      if (vals.length === 0) throw new ArgumentError(`${cmd}: ${a} needs at least one value`);
+      out[name] = vals;
+      continue;
+    }
+    if (i + 1 >= argv.length) throw new ArgumentError(`${cmd}: ${a} needs a value`);
+    const v = argv[++i];
+    if (s.type === 'number') {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new ArgumentError(`${cmd}: ${a} must be a number, got '${v}'`);
+      out[name] = n;
+    } else out[name] = v;
+  }
+  if (typeof out.config === 'string') {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(out.config, 'utf8'));
+    } catch (e) {
+      throw new DataError(`not a readable JSON file: ${(e as Error).message}`, out.config);
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DataError('the config must be a JSON object', out.config);
+    for (const [k, v] of Object.entries(json)) if (out[k] === undefined) out[k] = v as Parsed[string];
+  }
+  return out;
+}
+
+export function usage(cmd: string, spec: Record<string, OptionSpec>): string {
+  const lines = Object.entries(spec).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).padEnd(18)} ${s.help}`);
+  return `usage: lmtrain ${cmd} [options]\n${lines.join('\n')}\n  --config FILE.json  options from a JSON file (command-line values win)`;
+}
+
+export function need<T>(cmd: string, v: T | undefined, flag: string): T {
+  if (v === undefined || v === '') throw new ArgumentError(`${cmd}: ${flag} is required`);
+  return v;
+}

@@ -1,0 +1,48 @@
+/** `lmtrain` command dispatch: subcommands live one per file in this folder. */
+import { runInfo } from './info.js';
+import { runImport } from './import.js';
+import { runPretrainCli } from './pretrain.js';
+import { runGenerate } from './generate.js';
+import { runEval } from './eval.js';
+import { runTokenizer } from './tokenizer.js';
+
+const USAGE = `usage: lmtrain <command> [options]
+
+commands:
+  info [--json]                              build, binary, CPU features, threads, CUDA status and why
+  import gpt2 --from HF_DIR --out DIR        convert a Hugging Face GPT-2 checkpoint
+  tokenizer train --data FILE... --vocab-size N --out tokenizer.json
+  pretrain --model gpt|bert|t5 [--objective clm|mlm|span] --data FILE... --out DIR
+  generate --model DIR --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P]
+  eval --model DIR --data FILE...
+Every command takes --help.
+
+Fine-tuning and alignment (classify, qa, sft, reward, dpo, ppo, grpo) and demo are not built yet.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'info':
+      return runInfo(rest);
+    case 'import':
+      return runImport(rest);
+    case 'tokenizer':
+      return runTokenizer(rest);
+    case 'pretrain':
+      return runPretrainCli(rest);
+    case 'generate':
+      return runGenerate(rest);
+    case 'eval':
+      return runEval(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return cmd === undefined ? 1 : 0;
+    default:
+      console.error(`lmtrain: unknown command '${cmd}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+

@@ -1,0 +1,47 @@
+// The CLI end to end, in process: pretrain -> eval -> generate, plus usage errors.
+import { describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { generateWorld, worldCorpus } from '../../src/pipeline/world.js';
+import { ArgumentError } from '../../src/index.js';
+
+function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { lines.push(a.join(' ')); });
+  return fn().then((code) => { log.mockRestore(); return { code, out: lines.join('\n') }; }, (e) => { log.mockRestore(); throw e; });
+}
+
+describe('lmtrain CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lmt-cli-'));
+  const corpus = join(dir, 'c.txt');
+  writeFileSync(corpus, worldCorpus(generateWorld(2, 8), { documents: 400 }).join('\n\n'));
+
+  it('tokenizer train, pretrain, eval and generate', async () => {
+    const tokPath = join(dir, 'tok.json');
+    expect((await capture(() => main(['tokenizer', 'train', '--data', corpus, '--vocab-size', '300', '--out', tokPath]))).code).toBe(0);
+    expect(JSON.parse(readFileSync(tokPath, 'utf8')).model.type).toBe('BPE');
+    const out = join(dir, 'gpt');
+    const r = await capture(() => main(['pretrain', '--model', 'gpt', '--data', corpus, '--out', out, '--tokenizer', tokPath, '--steps', '60', '--warmup', '5', '--lr', '0.005',
+      '--dim', '32', '--heads', '2', '--layers', '1', '--seq-len', '32', '--batch-size', '4', '--json']));
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out);
+    expect(res.steps).toBe(60);
+    expect(res.valLoss).toBeLessThan(res.unigramLoss);
+    const ev = await capture(() => main(['eval', '--model', out, '--data', corpus, '--json']));
+    expect(JSON.parse(ev.out).loss).toBeGreaterThan(0);
+    const g = await capture(() => main(['generate', '--model', out, '--prompt', 'The capital of', '--temperature', '0', '--max-new-tokens', '5']));
+    expect(g.out.startsWith('The capital of')).toBe(true);
+    expect(g.out.length).toBeGreaterThan('The capital of'.length);
+  });
+
+  it('rejects unknown commands and options, and missing arguments', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await main(['frobnicate'])).toBe(2);
+    err.mockRestore();
+    await expect(main(['pretrain', '--bogus', '1'])).rejects.toThrow(ArgumentError);
+    await expect(main(['pretrain', '--data', corpus, '--out', join(dir, 'x')])).rejects.toThrow(/--model is required/);
+    await expect(main(['pretrain', '--model', 'rnn', '--data', corpus, '--out', join(dir, 'y')])).rejects.toThrow(/gpt, bert or t5/);
+  });
+});
