@@ -1,5 +1,6 @@
 /** Choosing the next token from one row of logits: greedy, temperature, top-k, top-p. */
 import { ArgumentError } from '../errors.js';
+import { Rng } from '../data/rng.js';
 
 export interface SamplingOpts {
   /** 0 means greedy (argmax). Default 1. */
@@ -54,14 +55,8 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOpts, u: numbe
   return idx[idx.length - 1];
 }
 
-/** A small seeded stream (mulberry32) for sampling, independent of the training RNG. */
+/** A seeded uniform stream for sampling, independent of the training RNG. */
 export function seededUniform(seed: number): () => number {
-  let s = (seed >>> 0) || 0x9e3779b9;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
