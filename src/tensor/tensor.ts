@@ -15,6 +15,24 @@ export type Device = 'cpu' | 'cuda';
 
 let nextId = 1;
 
+interface LeakInfo { id: number; shape: string; stack: string }
+let leakRegistry: FinalizationRegistry<LeakInfo> | null = null;
+
+/**
+ * Debug mode for leaks (also LMT_DEBUG_LEAKS=1): a tensor garbage-collected without dispose()
+ * is reported with the stack where it was made. Native memory is freed by the handle's own
+ * finalizer either way; this is a backstop and a diagnostic, never the memory plan (it does not
+ * run inside a synchronous training loop).
+ */
+export function setDebugLeaks(on: boolean): void {
+  leakRegistry = on
+    ? new FinalizationRegistry<LeakInfo>((info) => {
+        console.warn(`lmtrain: tensor #${info.id} ${info.shape} was garbage-collected without dispose(); it was created at\n${info.stack}`);
+      })
+    : null;
+}
+if (process.env.LMT_DEBUG_LEAKS === '1') setDebugLeaks(true);
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -43,6 +61,7 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     trackTensor(this);
+    leakRegistry?.register(this, { id: this.id, shape: shapeStr(shape), stack: (new Error().stack ?? '').split('\n').slice(2, 8).join('\n') }, this);
   }
 
   get size(): number { return sizeOf(this.shape); }
@@ -99,6 +118,7 @@ export class Tensor {
   }
 
   private _release(): void {
+    leakRegistry?.unregister(this);
     if (this._handle) {
       this._handle.dispose();
       this._handle = null;

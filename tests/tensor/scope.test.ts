@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as lt from '../../src/index.js';
 import { tidy, keep, memory, tensor, zeros, randn, backward, DisposedTensorError, ScopeError } from '../../src/index.js';
+import { setDebugLeaks } from '../../src/tensor/tensor.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 
 describe('memory scopes', () => {
@@ -92,5 +93,23 @@ describe('training-like loop', () => {
     expect(last).toBeLessThan(first * 0.2);
     opt.dispose();
     [...params, x, y].forEach((t) => t.dispose());
+  });
+});
+
+describe('leak backstop', () => {
+  it('reports a tensor garbage-collected without dispose(), with where it was made', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc).toBeTypeOf('function');
+    const warnings: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((m: unknown) => { warnings.push(String(m)); });
+    setDebugLeaks(true);
+    (function makeAndForget() { zeros([3, 5]); })();
+    for (let i = 0; i < 20 && warnings.length === 0; i++) {
+      gc!();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    setDebugLeaks(false);
+    spy.mockRestore();
+    expect(warnings.some((w) => w.includes('[3,5]') && w.includes('makeAndForget'))).toBe(true);
   });
 });
