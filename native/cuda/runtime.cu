@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "lmt/lmt.h"
@@ -75,4 +76,52 @@ extern "C" int lmt_cuda_device_count(const char** why) {
   g_why = "";
   if (why) *why = g_why.c_str();
   return n;
+}
+
+// The virtual architectures nvcc compiled the kernels for (__CUDA_ARCH_LIST__, CUDA >= 11.5,
+// e.g. 800,860,890,900), as compute capabilities "80,86,89,90".
+#define LMT_STR2(...) #__VA_ARGS__
+#define LMT_STR(...) LMT_STR2(__VA_ARGS__)
+
+extern "C" int lmt_cuda_runtime_version(const char** archs) {
+  static const std::string list = [] {
+    std::string out;
+#ifdef __CUDA_ARCH_LIST__
+    std::string raw = LMT_STR(__CUDA_ARCH_LIST__);
+    std::string cur;
+    for (char c : raw + ",") {
+      if (c >= '0' && c <= '9') {
+        cur += c;
+      } else if (c == ',' && !cur.empty()) {
+        if (!out.empty()) out += ",";
+        out += std::to_string(std::stoi(cur) / 10);
+        cur.clear();
+      }
+    }
+#endif
+    return out;
+  }();
+  if (archs) *archs = list.c_str();
+  return CUDART_VERSION;
+}
+
+extern "C" lmt_status lmt_cuda_device_info(int device, lmt_cuda_device_facts* out) {
+  if (!out) return lmt_fail(LMT_ERR_INVALID_ARG, "lmt_cuda_device_info: out is null");
+  std::memset(out, 0, sizeof *out);
+  cudaDeviceProp p;
+  cudaError_t e = cudaGetDeviceProperties(&p, device);
+  if (e != cudaSuccess)
+    return lmt_fail(LMT_ERR_DEVICE, "cudaGetDeviceProperties(%d): %s", device, cudaGetErrorString(e));
+  std::snprintf(out->name, sizeof out->name, "%s", p.name);
+  out->major = p.major;
+  out->minor = p.minor;
+  out->multiprocessors = p.multiProcessorCount;
+  out->total_bytes = p.totalGlobalMem;
+  int prev = 0;
+  size_t free_b = 0, total_b = 0;
+  if (cudaGetDevice(&prev) == cudaSuccess && cudaSetDevice(device) == cudaSuccess) {
+    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) out->free_bytes = free_b;
+    cudaSetDevice(prev);
+  }
+  return LMT_OK;
 }

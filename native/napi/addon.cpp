@@ -32,9 +32,12 @@ std::atomic<int64_t> g_live_storages{0};
 std::atomic<int64_t> g_live_bytes{0};
 
 Storage::~Storage() {
-  lmt_host_free(data, bytes);
+  // data is null when the allocation failed (OOM): nothing to free, nothing was counted.
+  if (data) {
+    lmt_host_free(data, bytes);
+    g_live_bytes -= (int64_t)bytes;
+  }
   g_live_storages--;
-  g_live_bytes -= (int64_t)bytes;
 }
 
 const char* dtype_name(lmt_dtype d) { return d == LMT_F32 ? "float32" : "int32"; }
@@ -438,6 +441,26 @@ WRAP(Info)
   int n = lmt_cuda_device_count(&why);
   o.Set("cudaDevices", n);
   o.Set("cudaWhy", why ? why : "");
+  const char* archs = "";
+  o.Set("cudaRuntimeVersion", lmt_cuda_runtime_version(&archs));
+  o.Set("cudaArchs", archs ? archs : "");
+  Napi::Array devices = Napi::Array::New(env);
+  for (int i = 0; i < n; i++) {
+    lmt_cuda_device_facts f;
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("index", i);
+    if (lmt_cuda_device_info(i, &f) == LMT_OK) {
+      d.Set("name", f.name);
+      d.Set("computeCapability", std::to_string(f.major) + "." + std::to_string(f.minor));
+      d.Set("multiprocessors", f.multiprocessors);
+      d.Set("totalBytes", (double)f.total_bytes);
+      d.Set("freeBytes", (double)f.free_bytes);
+    } else {
+      d.Set("error", lmt_last_error());
+    }
+    devices.Set((uint32_t)i, d);
+  }
+  o.Set("cudaDeviceList", devices);
   return o;
 END_WRAP
 

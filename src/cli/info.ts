@@ -1,6 +1,9 @@
 /** `lmtrain info [--json]` */
 import { info } from '../info.js';
 
+const gib = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
+const mib = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
+
 export function runInfo(args: string[]): number {
   const unknown = args.filter((a) => a !== '--json');
   if (unknown.length > 0) {
@@ -12,9 +15,22 @@ export function runInfo(args: string[]): number {
     console.log(JSON.stringify(i, null, 2));
     return 0;
   }
-  console.log(`lmtrain ${i.version}`);
-  console.log(`binary   ${i.binary.path} (${i.binary.kind})`);
+  const b = i.binary;
+  const r = i.runtime;
+  const c = i.cuda;
+  console.log(`lmtrain  ${i.version}`);
+  console.log(`binary   ${b.path} (${b.kind}${b.bytes !== null ? `, ${mib(b.bytes)}` : ''})`);
+  console.log(`         needs glibc >= ${b.glibcFloor ?? '?'}; this host: ${r.glibc ?? 'not glibc'}; Node ${r.node} (N-API ${r.napi}), ${r.platform}-${r.arch}`);
   console.log(`cpu      ${i.cpu.features}, ${i.cpu.threads} threads (LMT_NUM_THREADS)`);
-  console.log(`cuda     compiled: ${i.cuda.compiled ? 'yes' : 'no'}; usable: ${i.cuda.available ? `yes, ${i.cuda.devices} device(s)` : `no — ${i.cuda.why}`}`);
+  if (c.compiled) {
+    console.log(`cuda     compiled: yes (CUDA ${c.runtime ?? '?'}, static runtime; kernels for compute capability ${c.archs.join(', ') || '?'}; needs NVIDIA driver >= ${c.driverFloor ?? '?'})`);
+  } else {
+    console.log('cuda     compiled: no');
+  }
+  console.log(`         usable: ${c.available ? `yes, ${c.devices} device(s)` : `no — ${c.why}`}`);
+  for (const d of c.deviceList) {
+    if (d.error) console.log(`gpu ${d.index}    ${d.error}`);
+    else console.log(`gpu ${d.index}    ${d.name}, compute capability ${d.computeCapability}, ${d.multiprocessors} SMs, ${gib(d.totalBytes ?? 0)} (${gib(d.freeBytes ?? 0)} free)`);
+  }
   return 0;
 }

@@ -5,6 +5,7 @@ import { runPretrainCli } from './pretrain.js';
 import { runGenerate } from './generate.js';
 import { runEval } from './eval.js';
 import { runTokenizer } from './tokenizer.js';
+import { runDpoCli, runKtoCli } from './dpo.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
@@ -15,9 +16,11 @@ commands:
   pretrain --model gpt|bert|t5 [--objective clm|mlm|span] --data FILE... --out DIR
   generate --model DIR --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P]
   eval --model DIR --data FILE...
+  dpo --init DIR --data prefs.jsonl [--eval dev.jsonl] [--beta 0.1] [--loss sigmoid|ipo|hinge|simpo] --out DIR
+  kto --init DIR --data feedback.jsonl [--eval prefs.jsonl] --out DIR
 Every command takes --help.
 
-Fine-tuning and alignment (classify, qa, sft, reward, dpo, ppo, grpo) and demo are not built yet.`;
+Not built yet: reward, ppo, grpo, demo.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -34,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
       return runGenerate(rest);
     case 'eval':
       return runEval(rest);
+    case 'dpo':
+      return runDpoCli(rest);
+    case 'kto':
+      return runKtoCli(rest);
     case undefined:
     case '-h':
     case '--help':

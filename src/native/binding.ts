@@ -26,6 +26,23 @@ export interface NativeInfo {
   cudaCompiled: boolean;
   cudaDevices: number;
   cudaWhy: string;
+  /** CUDA runtime version the binary was built with (13000 = 13.0); 0 without CUDA. */
+  cudaRuntimeVersion: number;
+  /** Virtual architectures of the kernels as compute capabilities ("80,86,89,90"); "" without CUDA. */
+  cudaArchs: string;
+  /** One entry per usable device (empty when CUDA is unusable). */
+  cudaDeviceList: NativeCudaDevice[];
+}
+
+export interface NativeCudaDevice {
+  index: number;
+  name?: string;
+  computeCapability?: string;
+  multiprocessors?: number;
+  totalBytes?: number;
+  freeBytes?: number;
+  /** Set when the device could not be queried. */
+  error?: string;
 }
 
 /** The binding's exports; argument order follows native/include/lmt/lmt.h. */

@@ -1,6 +1,6 @@
 // The preference and RL losses against values computed by hand.
 import { describe, expect, it } from 'vitest';
-import { tensor, tidy, backward, ArgumentError } from '../../src/index.js';
+import { tensor, tidy, backward, sum, ArgumentError } from '../../src/index.js';
 import { softplus, logSigmoid } from '../../src/train/losses/common.js';
 import { dpoLoss } from '../../src/train/losses/dpo.js';
 import { ktoLoss } from '../../src/train/losses/kto.js';
@@ -72,5 +72,15 @@ describe('RL maths', () => {
     close([p.loss.item()], [-1.4 / 3]);
     expect(p.clipFraction).toBeCloseTo(2 / 3);
     close([ppoValueLoss(t([1, 0]), t([0.5, 0.5]), t([0.6, 0.6]), t([1, 1]), 0.2).item()], [0.13]);
+  }));
+});
+
+describe('gradients at the starting point', () => {
+  it('log-sigmoid has gradient 1/2 at exactly 0 (DPO starts there)', () => tidy(() => {
+    const x = t([0, 0]);
+    x.requiresGrad = true;
+    backward(sum(logSigmoid(x)));
+    close(x.grad!.toArray(), [0.5, 0.5]);
+    x.grad!.dispose();
   }));
 });

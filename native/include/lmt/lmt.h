@@ -250,6 +250,19 @@ LMT_API const char* lmt_cpu_features(void);
 LMT_API int lmt_cuda_compiled(void);
 /* Number of usable CUDA devices, or 0 with *why set to the reason (never null). */
 LMT_API int lmt_cuda_device_count(const char** why);
+/* Build facts of the CUDA backend: the CUDA runtime version it was built with (e.g. 13000 for
+   13.0; 0 without CUDA) and, in *archs, the virtual architectures its kernels were compiled
+   for (e.g. "80,86,89,90"; "" without CUDA). *archs is static storage. */
+LMT_API int lmt_cuda_runtime_version(const char** archs);
+/* One device's facts (call after lmt_cuda_device_count reported it usable). */
+typedef struct {
+  char name[256];
+  int major, minor;          /* compute capability */
+  int multiprocessors;
+  size_t total_bytes, free_bytes;
+} lmt_cuda_device_facts;
+/* LMT_ERR_DEVICE (message in lmt_last_error) when the device cannot be queried. */
+LMT_API lmt_status lmt_cuda_device_info(int device, lmt_cuda_device_facts* out);
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,24 @@
 /** Numerically stable building blocks shared by the preference and RL losses. */
 import type { Tensor } from '../../tensor/tensor.js';
-import { abs, add, exp, log, neg, relu, affine, mul } from '../../ops/elementwise.js';
+import { affine, exp, mul, neg } from '../../ops/elementwise.js';
 import { sum } from '../../ops/reduce.js';
+import { concat, reshape, slice } from '../../ops/shape.js';
+import { logSoftmax } from '../../ops/softmax.js';
+import { zeros } from '../../tensor/creation.js';
 
-/** softplus(x) = log(1 + e^x) = relu(x) + log(1 + e^-|x|): no overflow for large |x|. */
-export function softplus(x: Tensor): Tensor {
-  return add(relu(x), log(affine(exp(neg(abs(x))), 1, 1)));
-}
-/** log sigmoid(x) = -softplus(-x). */
+/**
+ * log sigmoid(x) = log_softmax([0, x])[1]: stable for any |x| and smooth everywhere. (The
+ * relu(x) + log(1 + e^-|x|) form has a zero subgradient at exactly x = 0, which is where every
+ * DPO run starts: policy = reference.)
+ */
 export function logSigmoid(x: Tensor): Tensor {
-  return neg(softplus(neg(x)));
+  const col = reshape(x, [x.size, 1]);
+  const pair = concat([zeros([x.size, 1]), col], 1);
+  return reshape(slice(logSoftmax(pair), 1, 1, 2), x.shape);
+}
+/** softplus(x) = log(1 + e^x) = -log sigmoid(-x). */
+export function softplus(x: Tensor): Tensor {
+  return neg(logSigmoid(neg(x)));
 }
 /** sigmoid via exp(log sigmoid), stable at both ends. */
 export function stableSigmoid(x: Tensor): Tensor {
