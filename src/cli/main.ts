@@ -6,6 +6,7 @@ import { runGenerate } from './generate.js';
 import { runEval } from './eval.js';
 import { runTokenizer } from './tokenizer.js';
 import { runDpoCli, runKtoCli } from './dpo.js';
+import { runSftCli } from './sft.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
@@ -16,6 +17,7 @@ commands:
   pretrain --model gpt|bert|t5 [--objective clm|mlm|span] --data FILE... --out DIR
   generate --model DIR --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P]
   eval --model DIR --data FILE...
+  sft --init DIR --data sft.jsonl [--eval dev.jsonl] [--lora R] [--pack] --out DIR
   dpo --init DIR --data prefs.jsonl [--eval dev.jsonl] [--beta 0.1] [--loss sigmoid|ipo|hinge|simpo] --out DIR
   kto --init DIR --data feedback.jsonl [--eval prefs.jsonl] --out DIR
 Every command takes --help.
@@ -37,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       return runGenerate(rest);
     case 'eval':
       return runEval(rest);
+    case 'sft':
+      return runSftCli(rest);
     case 'dpo':
       return runDpoCli(rest);
     case 'kto':

@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
-import { reshape } from '../ops/shape.js';
+import { expand, reshape } from '../ops/shape.js';
 import { crossEntropy } from '../ops/cross_entropy.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { shapeStr } from '../tensor/shape.js';
@@ -29,7 +29,7 @@ export class Block extends Module {
     this.ln2 = new LayerNorm(c.n_embd, c.layer_norm_epsilon);
     this.mlp = new MLP(c.n_embd, 4 * c.n_embd, { dropout: c.dropout, projStd });
   }
-  forward(x: Tensor, opts: { cache?: LayerKV; past?: number; keyPaddingMask?: Tensor | null } = {}): Tensor {
+  forward(x: Tensor, opts: { cache?: LayerKV; past?: number; keyPaddingMask?: Tensor | null; attnBias?: Tensor | null } = {}): Tensor {
     const h = add(x, this.attn.forward(this.ln1.forward(x), opts));
     return add(h, this.mlp.forward(this.ln2.forward(h)));
   }
@@ -40,6 +40,17 @@ export interface GPTForwardOpts {
   cache?: KVCache;
   /** (B, T) float32, 1 = real token, 0 = padding (keys only; causal masking is always on). */
   keyPaddingMask?: Tensor | null;
+  /**
+   * (B, T) int32 positions, for rows that hold several packed examples whose positions each
+   * start at 0. Default: past, past+1, ... for every row.
+   */
+  positionIds?: Tensor | null;
+  /**
+   * Additive attention-score bias (1|B, 1|NH, T, past+T), 0 = visible, -inf = hidden, on top
+   * of the causal mask (e.g. block-diagonal for packed rows). A bias with one head is
+   * broadcast to all heads once here, not in every layer.
+   */
+  attnBias?: Tensor | null;
 }
 
 export class GPT extends Module {
@@ -72,19 +83,32 @@ export class GPT extends Module {
       throw new ShapeError(`GPT.forward: ${past + T} positions exceed the context length n_positions = ${c.n_positions}`);
     if (opts.cache && (opts.cache.B !== B || opts.cache.nLayer !== c.n_layer))
       throw new ArgumentError('GPT.forward: the KV cache was made for another batch size or model');
-    const pos = tensor(Int32Array.from({ length: T }, (_, i) => past + i), [T]);
+    const posIds = opts.positionIds ?? null;
+    if (posIds && (!(posIds instanceof Tensor) || posIds.dtype !== 'int32' || posIds.ndim !== 2 || posIds.shape[0] !== B || posIds.shape[1] !== T))
+      throw new ShapeError(`GPT.forward: positionIds must be an int32 tensor (${B}, ${T}), got ${posIds instanceof Tensor ? `${posIds.dtype} ${shapeStr(posIds.shape)}` : typeof posIds}`);
+    const pos = posIds ?? tensor(Int32Array.from({ length: T }, (_, i) => past + i), [T]);
     let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(pos)));
+    const attnBias = this.headBias(opts.attnBias ?? null, B, T, past + T);
     this.blocks.forEach((b, i) => {
-      x = b.forward(x, { cache: opts.cache?.layers[i], past, keyPaddingMask: opts.keyPaddingMask });
+      x = b.forward(x, { cache: opts.cache?.layers[i], past, keyPaddingMask: opts.keyPaddingMask, attnBias });
     });
     if (opts.cache) opts.cache.length = past + T;
     const h = reshape(this.ln_f.forward(x), [B * T, c.n_embd]);
     return reshape(matmul(h, this.wte.weight, { transB: true }), [B, T, c.vocab_size]);
   }
 
+  private headBias(bias: Tensor | null, B: number, T: number, Tk: number): Tensor | null {
+    if (!bias) return null;
+    const NH = this.config.n_head;
+    if (!(bias instanceof Tensor) || bias.ndim !== 4 || (bias.shape[0] !== 1 && bias.shape[0] !== B) || (bias.shape[1] !== 1 && bias.shape[1] !== NH) || bias.shape[2] !== T || bias.shape[3] !== Tk)
+      throw new ShapeError(`GPT.forward: attnBias must be (1 or ${B}, 1 or ${NH}, ${T}, ${Tk}), got ${bias instanceof Tensor ? shapeStr(bias.shape) : typeof bias}`);
+    return bias.shape[1] === NH ? bias : expand(bias, [bias.shape[0], NH, T, Tk]);
+  }
+
   /** Mean next-token cross-entropy; targets (B, T) int32 with -100 (or ignoreIndex) to skip. */
-  loss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number; keyPaddingMask?: Tensor | null } = {}): Tensor {
-    return crossEntropy(this.forward(ids, { keyPaddingMask: opts.keyPaddingMask }), targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
+  loss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number } & Pick<GPTForwardOpts, 'keyPaddingMask' | 'positionIds' | 'attnBias'> = {}): Tensor {
+    const { keyPaddingMask, positionIds, attnBias } = opts;
+    return crossEntropy(this.forward(ids, { keyPaddingMask, positionIds, attnBias }), targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
   }
 
   static fromCheckpoint(dir: string): GPT {
@@ -101,6 +125,19 @@ export class GPT extends Module {
     const c = this.config;
     const nonEmbedding = this.numParameters() - c.vocab_size * c.n_embd - c.n_positions * c.n_embd;
     return 2 * (nonEmbedding + c.vocab_size * c.n_embd) + 2 * c.n_layer * T * c.n_embd;
+  }
+
+  /** ids (B, T) int32 -> final hidden states (B, T, C) after ln_f, for heads other than the LM head. */
+  forwardHidden(ids: Tensor, opts: { keyPaddingMask?: Tensor | null } = {}): Tensor {
+    if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.ndim !== 2)
+      throw new ShapeError(`GPT.forwardHidden: ids must be an int32 tensor (B, T), got ${ids instanceof Tensor ? `${ids.dtype} ${shapeStr(ids.shape)}` : typeof ids}`);
+    const T = ids.shape[1];
+    if (T > this.config.n_positions)
+      throw new ShapeError(`GPT.forwardHidden: ${T} positions exceed the context length n_positions = ${this.config.n_positions}`);
+    const pos = tensor(Int32Array.from({ length: T }, (_, i) => i), [T]);
+    let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(pos)));
+    for (const b of this.blocks) x = b.forward(x, { keyPaddingMask: opts.keyPaddingMask });
+    return this.ln_f.forward(x);
   }
 }
 

@@ -44,8 +44,12 @@ export class CausalSelfAttention extends Module {
     this.drop = new Dropout(opts.dropout ?? 0);
   }
 
-  /** x (B,T,C) -> (B,T,C). With a cache, x holds the positions after cache.length. */
-  forward(x: Tensor, opts: { cache?: LayerKV; past?: number; keyPaddingMask?: Tensor | null } = {}): Tensor {
+  /**
+   * x (B,T,C) -> (B,T,C). With a cache, x holds the positions after cache.length.
+   * attnBias (1|B, NH, T, past+T) is added to the scores on top of the causal mask, e.g. a
+   * block-diagonal 0/-inf mask that keeps packed examples from seeing each other.
+   */
+  forward(x: Tensor, opts: { cache?: LayerKV; past?: number; keyPaddingMask?: Tensor | null; attnBias?: Tensor | null } = {}): Tensor {
     const [B, T, C] = x.shape;
     const NH = this.nHead, HS = C / NH;
     const qkv = reshape(this.qkv.forward(x), [B, T, 3, NH, HS]);
@@ -60,7 +64,7 @@ export class CausalSelfAttention extends Module {
       k = slice(opts.cache.k, 2, 0, past + T);
       v = slice(opts.cache.v, 2, 0, past + T);
     }
-    const y = attention(q, k, v, { causal: true, keyPaddingMask: opts.keyPaddingMask ?? null }); // (B, NH, T, HS)
+    const y = attention(q, k, v, { causal: true, bias: opts.attnBias ?? null, keyPaddingMask: opts.keyPaddingMask ?? null }); // (B, NH, T, HS)
     const merged = reshape(permute(y, [0, 2, 1, 3]), [B, T, C]);
     return this.drop.forward(this.proj.forward(merged));
   }

@@ -104,3 +104,69 @@ export function worldCorpus(world: World, opts: { documents?: number; seed?: num
   }
   return docs;
 }
+
+// ---- instruction task ----------------------------------------------------------------------
+
+export type FactKind = 'capital' | 'language' | 'currency' | 'leader' | 'population';
+export const FACT_KINDS: readonly FactKind[] = ['capital', 'language', 'currency', 'leader', 'population'];
+
+/** One question about one fact, with the answer exact match checks. */
+export interface WorldInstruction {
+  country: string;
+  fact: FactKind;
+  lang: 'en' | 'zh';
+  instruction: string;
+  response: string;
+}
+
+type Question = (c: Country) => string;
+const QUESTIONS_EN: Record<FactKind, Question[]> = {
+  capital: [(c) => `What is the capital of ${c.name.en}?`, (c) => `Which city is the capital of ${c.name.en}?`],
+  language: [(c) => `What language do people speak in ${c.name.en}?`, (c) => `What is the official language of ${c.name.en}?`],
+  currency: [(c) => `What is the currency of ${c.name.en}?`, (c) => `What do people in ${c.name.en} pay with?`],
+  leader: [(c) => `Who is the leader of ${c.name.en}?`, (c) => `Who leads ${c.name.en}?`],
+  population: [(c) => `How many million people live in ${c.name.en}?`, (c) => `What is the population of ${c.name.en} in millions?`],
+};
+const QUESTIONS_ZH: Record<FactKind, Question[]> = {
+  capital: [(c) => `${c.name.zh}的首都是什么？`],
+  language: [(c) => `${c.name.zh}人说什么语言？`],
+  currency: [(c) => `${c.name.zh}的货币是什么？`],
+  leader: [(c) => `${c.name.zh}的领导人是谁？`],
+  population: [(c) => `${c.name.zh}大约有多少百万人口？`],
+};
+/**
+ * Answers are whole sentences worded exactly as one of the corpus templates: the model can
+ * then answer by completing a sentence it read in pretraining, which a small model does far
+ * more reliably than extracting a bare name, and exact match stays a single string compare.
+ */
+const ANSWER: Record<'en' | 'zh', Record<FactKind, Template>> = {
+  en: { capital: EN[0], language: EN[4], currency: EN[6], leader: EN[8], population: EN[9] },
+  zh: { capital: ZH[0], language: ZH[2], currency: ZH[3], leader: ZH[4], population: ZH[5] },
+};
+const answer = (c: Country, f: FactKind, lang: 'en' | 'zh'): string => ANSWER[lang][f](c);
+
+/**
+ * Questions about the world's facts, split by FACT (country x kind) into SFT-train and
+ * held-out: every phrasing and language of a held-out fact is held out, so its answer never
+ * appears in the SFT data, while worldCorpus states every fact. The split is a pure function
+ * of (world seed, country, kind). Held-out questions use the first phrasing only.
+ */
+export function worldInstructions(world: World, opts: { heldOutFraction?: number; chinese?: boolean; kinds?: readonly FactKind[] } = {}): { train: WorldInstruction[]; heldOut: WorldInstruction[] } {
+  const frac = opts.heldOutFraction ?? 0.25;
+  const langs: ('en' | 'zh')[] = (opts.chinese ?? true) ? ['en', 'zh'] : ['en'];
+  const kinds = opts.kinds ?? FACT_KINDS;
+  const facts = world.countries.flatMap((c, ci) => kinds.map((f, fi) => ({ c, f, key: ci * 31 + fi })));
+  // Ranking facts by a seeded draw and cutting at frac gives an exact held-out count.
+  const r = rng(world.seed * 104729 + 17);
+  const order = facts.map((x) => ({ x, u: r() })).sort((a, b) => a.u - b.u).map((e) => e.x);
+  const nHeld = Math.round(order.length * frac);
+  const held = new Set(order.slice(0, nHeld).map((x) => x.key));
+  const train: WorldInstruction[] = [], heldOut: WorldInstruction[] = [];
+  for (const { c, f, key } of facts) for (const lang of langs) {
+    const qs = (lang === 'en' ? QUESTIONS_EN : QUESTIONS_ZH)[f];
+    const mk = (q: Question): WorldInstruction => ({ country: c.name.en, fact: f, lang, instruction: q(c), response: answer(c, f, lang) });
+    if (held.has(key)) heldOut.push(mk(qs[0]));
+    else train.push(...qs.map(mk));
+  }
+  return { train, heldOut };
+}
