@@ -7,6 +7,9 @@ import { runEval } from './eval.js';
 import { runTokenizer } from './tokenizer.js';
 import { runDpoCli, runKtoCli } from './dpo.js';
 import { runSftCli } from './sft.js';
+import { runClassifyCli } from './classify.js';
+import { runQaCli } from './qa.js';
+import { runSelfTrainCli } from './self_train.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
@@ -17,6 +20,7 @@ commands:
   pretrain --model gpt|bert|t5 [--objective clm|mlm|span] --data FILE... --out DIR
   generate --model DIR --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P]
   eval --model DIR --data FILE...
+  classify | qa | self-train --init DIR --data train.jsonl --eval dev.jsonl --out DIR
   sft --init DIR --data sft.jsonl [--eval dev.jsonl] [--lora R] [--pack] --out DIR
   dpo --init DIR --data prefs.jsonl [--eval dev.jsonl] [--beta 0.1] [--loss sigmoid|ipo|hinge|simpo] --out DIR
   kto --init DIR --data feedback.jsonl [--eval prefs.jsonl] --out DIR
@@ -41,6 +45,12 @@ export async function main(argv: string[]): Promise<number> {
       return runEval(rest);
     case 'sft':
       return runSftCli(rest);
+    case 'classify':
+      return runClassifyCli(rest);
+    case 'qa':
+      return runQaCli(rest);
+    case 'self-train':
+      return runSelfTrainCli(rest);
     case 'dpo':
       return runDpoCli(rest);
     case 'kto':

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { ArgumentError, DataError, LmtError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  fsyncDir, readSafetensors, safetensorsFromTensors, writeFileAtomic, writeSafetensors,
+  fsyncDir, readSafetensors, safetensorsFromTensors, writeError, writeFileAtomic, writeSafetensors,
   type SafetensorsEntry, type StoredTensor,
 } from './safetensors.js';
 
@@ -155,9 +155,20 @@ export function saveCheckpoint(dir: string, ckpt: CheckpointInput): void {
   }
   const abs = path.resolve(dir);
   const parent = path.dirname(abs);
-  fs.mkdirSync(parent, { recursive: true });
+  // What failed and where; the previous checkpoint (if any) is untouched by a failed save.
+  const failed = (e: unknown): Error => {
+    const w = writeError(e, 'checkpoint folder', abs);
+    if (!(w instanceof LmtError) || w.code !== 'LMT_ERR_IO') return w;
+    const out = new LmtError(`saveCheckpoint: could not save to ${abs} (any previous checkpoint there is unchanged): ${w.message}`, 'LMT_ERR_IO');
+    return Object.assign(out, { errno: (w as { errno?: string }).errno, cause: e });
+  };
   const tmp = `${abs}.tmp-${process.pid}-${rand()}`;
-  fs.mkdirSync(tmp);
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+    fs.mkdirSync(tmp);
+  } catch (e) {
+    throw failed(e);
+  }
   try {
     writeJson(path.join(tmp, CHECKPOINT_FILES.config), ckpt.config);
     writeSafetensors(path.join(tmp, CHECKPOINT_FILES.model), safetensorsFromTensors(ckpt.weights), ckpt.metadata);
@@ -181,7 +192,7 @@ export function saveCheckpoint(dir: string, ckpt: CheckpointInput): void {
     if (backup) fs.rmSync(backup, { recursive: true, force: true });
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw failed(e);
   }
   // The new checkpoint is in place; leftovers of interrupted saves are now obsolete.
   for (const l of leftovers(abs)) if (l.pid === process.pid ? l.kind === 'bak' : !pidAlive(l.pid)) fs.rmSync(l.path, { recursive: true, force: true });
@@ -241,12 +252,22 @@ const STALE_GARBAGE_MS = 10_000;
  */
 export function acquireOutputLock(dir: string): OutputLock {
   const abs = path.resolve(dir);
-  fs.mkdirSync(abs, { recursive: true });
   const lock = path.join(abs, '.lock');
+  try {
+    fs.mkdirSync(abs, { recursive: true });
+  } catch (e) {
+    throw writeError(e, 'output folder', abs);
+  }
   const mine = `${process.pid}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = fs.openSync(lock, 'wx', 0o644);
+      let fd: number;
+      try {
+        fd = fs.openSync(lock, 'wx', 0o644);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw e;
+        throw writeError(e, 'the output lock', lock);
+      }
       try {
         fs.writeSync(fd, mine);
         fs.fsyncSync(fd);
@@ -267,7 +288,7 @@ export function acquireOutputLock(dir: string): OutputLock {
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, 'the output lock', lock);
     }
     let held: string;
     let ageMs: number;

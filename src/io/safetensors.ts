@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ArgumentError, DataError, ShapeError } from '../errors.js';
+import { ArgumentError, DataError, LmtError, ShapeError } from '../errors.js';
 import { tensor } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -311,14 +311,51 @@ export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadat
   return out;
 }
 
+const WRITE_HINTS: Record<string, string> = {
+  ENOSPC: 'no space left on the device; free some space or write elsewhere',
+  EDQUOT: 'the disk quota is exceeded; free some space or write elsewhere',
+  EFBIG: 'the file would exceed the file-size limit of this process (`ulimit -f`) or of the filesystem',
+  EACCES: 'permission denied; check the permissions of the folder or write elsewhere',
+  EPERM: 'operation not permitted; check the permissions of the folder or write elsewhere',
+  EROFS: 'the filesystem is read-only; write elsewhere',
+  ENOTDIR: 'a component of the path is a file, not a folder',
+  EEXIST: 'a file is in the way where a folder is needed',
+  EISDIR: 'the path is a folder',
+  ENAMETOOLONG: 'the path is too long',
+  EMFILE: 'this process has too many open files',
+  EIO: 'the device reported an input/output error',
+};
+
+/**
+ * A clear error for a failed filesystem write: what failed, where, why, and what to do
+ * (Node's own message for a failed write(2) names no path). LmtErrors pass through; the
+ * errno code stays readable as `errno`, the original error as `cause`.
+ */
+export function writeError(e: unknown, what: string, target: string): Error {
+  if (e instanceof LmtError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code !== 'string') return e as Error;
+  const why = WRITE_HINTS[err.code] ?? err.message;
+  const at = err.path && path.resolve(err.path) !== path.resolve(target) ? ` ${err.path}` : '';
+  const out = new LmtError(`cannot write ${what} ${target}: ${why} (${err.code}${err.syscall ? ` in ${err.syscall}${at}` : ''})`, 'LMT_ERR_IO');
+  Object.assign(out, { errno: err.code, path: target, cause: e });
+  return out;
+}
+
 /**
  * Writes `bytes` to `file` atomically: a temp file in the same directory (so rename stays
  * on one filesystem), fsync, rename, fsync of the directory so the rename itself is durable.
+ * On failure the temp file is removed, `file` is unchanged, and the error says why.
  */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
   const dir = path.dirname(path.resolve(file));
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw writeError(e, 'file', file);
+  }
   try {
     try {
       fs.writeFileSync(fd, bytes);
@@ -329,7 +366,7 @@ export function writeFileAtomic(file: string, bytes: Uint8Array | string): void 
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw writeError(e, 'file', file);
   }
   fsyncDir(dir);
 }

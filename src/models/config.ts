@@ -69,11 +69,26 @@ export function gptConfig(partial: Partial<GPTConfig> & { preset?: string } = {}
   return c;
 }
 
-export function validateCommon(c: { vocab_size: number; n_layer: number; n_head: number; n_embd: number; dropout: number }, what: string): void {
-  for (const k of ['vocab_size', 'n_layer', 'n_head', 'n_embd'] as const)
+/**
+ * Checks shared by every model config. Configs come from files (config.json), so the sizes
+ * are bounded before anything is allocated: a hostile file cannot ask for terabytes.
+ */
+const LIMITS = { vocab_size: 1 << 21, n_layer: 512, n_head: 1024, n_embd: 1 << 16, n_positions: 1 << 20 } as const;
+
+export function validateCommon(c: { vocab_size: number; n_layer: number; n_head: number; n_embd: number; dropout: number; n_positions?: number }, what: string): void {
+  for (const k of ['vocab_size', 'n_layer', 'n_head', 'n_embd'] as const) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ArgumentError(`${what}: ${k} must be a positive integer, got ${String(c[k])}`);
+    if (c[k] > LIMITS[k]) throw new ArgumentError(`${what}: ${k} = ${c[k]} exceeds the supported maximum ${LIMITS[k]}`);
+  }
+  if ('n_positions' in c && c.n_positions !== undefined) {
+    if (!Number.isInteger(c.n_positions) || c.n_positions <= 0 || c.n_positions > LIMITS.n_positions)
+      throw new ArgumentError(`${what}: n_positions must be an integer in [1, ${LIMITS.n_positions}], got ${String(c.n_positions)}`);
+  }
   if (c.n_embd % c.n_head !== 0) throw new ArgumentError(`${what}: n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new ArgumentError(`${what}: dropout must be in [0, 1), got ${c.dropout}`);
+  // A model above ~8 G parameters cannot be meant for this library's CPU/GPU path.
+  const approx = c.vocab_size * c.n_embd + 12 * c.n_layer * c.n_embd * c.n_embd;
+  if (approx > 8e9) throw new ArgumentError(`${what}: the config describes about ${(approx / 1e9).toFixed(1)} G parameters; refusing to allocate`);
 }
 
 export const BERT_PRESETS: Record<string, Omit<BertConfig, 'model_type'>> = {

@@ -18,7 +18,7 @@ import { tensor } from '../tensor/creation.js';
 import { getRngState, setRngState, type RngState } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
-import { ArgumentError, LmtError } from '../errors.js';
+import { ArgumentError, DataError, LmtError } from '../errors.js';
 import { lrAt } from './schedule.js';
 import { MetricsWriter } from './metrics.js';
 import { ProgressBar } from './progress.js';
@@ -109,9 +109,16 @@ export class Trainer<B> {
   /** Restores a checkpoint written by save(): weights, optimizer, step, RNG and data cursor. */
   resume(dir: string): void {
     const ck = loadCheckpoint(dir);
-    this.task.model.loadStateDict(ck.weights);
     const st = ck.trainerState as TrainerState | undefined;
     if (!st || !ck.optimizer) throw new LmtError(`resume: ${dir} has no optimizer.safetensors/trainer_state.json to resume from`, 'LMT_ERR_DATA');
+    // trainer_state.json is a file like any other: check it before anything is applied.
+    const stateFile = join(ck.dir, 'trainer_state.json');
+    const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (!count(st.step)) throw new DataError(`resume: "step" must be a non-negative integer, got ${JSON.stringify(st.step)}`, stateFile);
+    if (!count(st.optimizerStep)) throw new DataError(`resume: "optimizerStep" must be a non-negative integer, got ${JSON.stringify(st.optimizerStep)}`, stateFile);
+    if (typeof st.rng !== 'object' || st.rng === null || !count(st.rng.seed) || !count(st.rng.offset))
+      throw new DataError('resume: "rng" must be {seed, offset} with non-negative integers', stateFile);
+    this.task.model.loadStateDict(ck.weights);
     const named = this.task.model.namedParameters().filter(([, p]) => p.requiresGrad);
     named.forEach(([name], i) => {
       for (const [prefix, arr] of [['m', this.opt.m], ['v', this.opt.v]] as const) {
@@ -125,7 +132,12 @@ export class Trainer<B> {
     this.opt.step = st.optimizerStep;
     this.step = st.step;
     setRngState(st.rng);
-    this.task.setDataState(st.data);
+    try {
+      this.task.setDataState(st.data);
+    } catch (e) {
+      if (e instanceof LmtError) throw e;
+      throw new DataError(`resume: the data cursor "data" does not fit this run (${(e as Error).message})`, stateFile);
+    }
   }
 
   save(dir = this.cfg.outDir): void {
@@ -176,6 +188,8 @@ export class Trainer<B> {
             (c.outDir ? ` (the last good checkpoint in ${c.outDir} is kept)` : ''));
         }
         this.step++;
+        // A skipped step still reaches the save points (the last step above all).
+        if (c.outDir && ((c.saveEvery > 0 && this.step % c.saveEvery === 0) || this.step === end)) this.save();
         continue;
       }
       // 3. clip, step, clear
