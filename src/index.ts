@@ -21,3 +21,15 @@ export { Trainer, defaultTrainerConfig, NonFiniteLossError, type TrainerConfig, 
 export { runPretrain, type PretrainConfig, type PretrainResult } from './train/pretrain.js';
 export { generate, type GenerateOpts } from './generate/generate.js';
 export { generateWorld, worldCorpus, type World } from './pipeline/world.js';
+export { runSft, type SftConfig, type SftResult } from './train/sft.js';
+export { ChatMLTemplate, JinjaChatTemplate, loadChatTemplate, type ChatTemplate } from './sft/chat_template.js';
+export { LoRALinear, applyLora, mergeLora, saveLoraAdapter, loadLoraAdapter, type LoraConfig } from './nn/lora.js';
+export { runDpo, runKto, type DpoConfig, type KtoConfig, type DpoResult, type PreferenceMetrics } from './train/dpo.js';
+export * as losses from './train/losses/index.js';
+export { runClassify, trainClassifier, evaluateClassifier, type ClassifyConfig } from './train/classify.js';
+export { runQa } from './train/qa.js';
+export { runSelfTrain } from './train/self_train.js';
+export { runLabelEfficiency } from './train/label_efficiency.js';
+export { worldInstructions } from './pipeline/world.js';
+export { worldPreferences, pairsToFeedback } from './pipeline/preferences.js';
+export { sentimentTask, worldQaTask } from './pipeline/tasks.js';

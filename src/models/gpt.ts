@@ -74,6 +74,13 @@ export class GPT extends Module {
 
   /** ids (B, T) int32 -> logits (B, T, V). */
   forward(ids: Tensor, opts: GPTForwardOpts = {}): Tensor {
+    const h = this.forwardHidden(ids, opts);
+    const [B, T, C] = h.shape;
+    return reshape(matmul(reshape(h, [B * T, C]), this.wte.weight, { transB: true }), [B, T, this.config.vocab_size]);
+  }
+
+  /** ids (B, T) int32 -> final hidden states (B, T, C) after ln_f, for the LM head and other heads. */
+  forwardHidden(ids: Tensor, opts: GPTForwardOpts = {}): Tensor {
     if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.ndim !== 2)
       throw new ShapeError(`GPT.forward: ids must be an int32 tensor (B, T), got ${ids instanceof Tensor ? `${ids.dtype} ${shapeStr(ids.shape)}` : typeof ids}`);
     const [B, T] = ids.shape;
@@ -93,8 +100,7 @@ export class GPT extends Module {
       x = b.forward(x, { cache: opts.cache?.layers[i], past, keyPaddingMask: opts.keyPaddingMask, attnBias });
     });
     if (opts.cache) opts.cache.length = past + T;
-    const h = reshape(this.ln_f.forward(x), [B * T, c.n_embd]);
-    return reshape(matmul(h, this.wte.weight, { transB: true }), [B, T, c.vocab_size]);
+    return this.ln_f.forward(x);
   }
 
   private headBias(bias: Tensor | null, B: number, T: number, Tk: number): Tensor | null {
@@ -127,18 +133,6 @@ export class GPT extends Module {
     return 2 * (nonEmbedding + c.vocab_size * c.n_embd) + 2 * c.n_layer * T * c.n_embd;
   }
 
-  /** ids (B, T) int32 -> final hidden states (B, T, C) after ln_f, for heads other than the LM head. */
-  forwardHidden(ids: Tensor, opts: { keyPaddingMask?: Tensor | null } = {}): Tensor {
-    if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.ndim !== 2)
-      throw new ShapeError(`GPT.forwardHidden: ids must be an int32 tensor (B, T), got ${ids instanceof Tensor ? `${ids.dtype} ${shapeStr(ids.shape)}` : typeof ids}`);
-    const T = ids.shape[1];
-    if (T > this.config.n_positions)
-      throw new ShapeError(`GPT.forwardHidden: ${T} positions exceed the context length n_positions = ${this.config.n_positions}`);
-    const pos = tensor(Int32Array.from({ length: T }, (_, i) => i), [T]);
-    let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(pos)));
-    for (const b of this.blocks) x = b.forward(x, { keyPaddingMask: opts.keyPaddingMask });
-    return this.ln_f.forward(x);
-  }
 }
 
 import { loadCheckpoint } from '../io/checkpoint.js';
