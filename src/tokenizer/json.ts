@@ -84,7 +84,7 @@ export function parseTokenizerJSON(input: unknown, source: string): TokenizerSpe
   const model = root.model;
   if (!isObj(model)) return fail('model', `expected an object, got ${describe(model)}`);
   if (model.type !== undefined && model.type !== 'BPE') {
-    fail('model.type', `'${String(model.type)}' is not supported; lmtrain reads byte-level BPE models only`);
+    fail('model.type', `${typeof model.type === 'string' ? `'${model.type}'` : `a ${typeof model.type}`} is not supported; lmtrain reads byte-level BPE models only`);
   }
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) fail('model.dropout', 'BPE dropout is not supported; expected null');
   for (const f of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {

@@ -17,7 +17,7 @@ import { slice } from '../ops/shape.js';
 import { IndexSampler, type IndexCursor } from '../data/index_sampler.js';
 import type { FeedbackExample, PreferencePair } from '../data/preferences.js';
 import { acquireOutputLock } from '../io/checkpoint.js';
-import { Trainer, type TrainerConfig, type TrainSummary } from './trainer.js';
+import { Trainer, type TrainerConfig, type TrainSummary, type TrainTask } from './trainer.js';
 import { batchCompletions, completionLogprobs, encodeCompletion, type EncodedCompletion } from './logprobs.js';
 import { dpoLoss, type DpoLossName } from './losses/dpo.js';
 import { ktoLoss } from './losses/kto.js';
@@ -76,16 +76,42 @@ function prefMetrics(pc: Float32Array, pr: Float32Array, rc: Float32Array, rr: F
   return { accuracy: n ? acc / n : NaN, rewardsChosen: sc / n, rewardsRejected: sr / n, margin: (sc - sr) / n, pairs: n };
 }
 
+interface Session { tok: Tokenizer; policy: GPT; reference: GPT; maxLen: number }
+
+/** Locks the output folder, loads the policy and a frozen reference from `init`, frees all after. */
+function withPolicyAndReference<T>(init: string, outDir: string | undefined, fn: (s: Session) => T): T {
+  const lock = outDir ? (mkdirSync(outDir, { recursive: true }), acquireOutputLock(outDir)) : null;
+  try {
+    const tok = Tokenizer.loadSync(join(init, 'tokenizer.json'));
+    const policy = GPT.fromCheckpoint(init);
+    const reference = GPT.fromCheckpoint(init).eval();
+    reference.parameters().forEach((p) => (p.requiresGrad = false));
+    try {
+      return fn({ tok, policy, reference, maxLen: policy.config.n_positions });
+    } finally {
+      policy.dispose();
+      reference.dispose();
+    }
+  } finally {
+    lock?.release();
+  }
+}
+
+/** Trains the task and returns the held-out metrics before and after. */
+function trainAndCompare<B>(task: TrainTask<B>, cfg: Partial<TrainerConfig>, before: PreferenceMetrics, evaluate: () => PreferenceMetrics): DpoResult {
+  const trainer = new Trainer(task, { weightDecay: 0, ...cfg });
+  try {
+    const summary = trainer.run();
+    return { before, after: evaluate(), summary };
+  } finally {
+    trainer.dispose();
+  }
+}
+
 export function runDpo(cfg: DpoConfig): DpoResult {
   if (!(cfg.beta > 0)) throw new ArgumentError(`dpo: beta must be > 0, got ${cfg.beta}`);
   if (cfg.pairs.length === 0) throw new ArgumentError('dpo: no preference pairs');
-  const lock = cfg.outDir ? (mkdirSync(cfg.outDir, { recursive: true }), acquireOutputLock(cfg.outDir)) : null;
-  const tok = Tokenizer.loadSync(join(cfg.init, 'tokenizer.json'));
-  const policy = GPT.fromCheckpoint(cfg.init);
-  const reference = GPT.fromCheckpoint(cfg.init).eval();
-  reference.parameters().forEach((p) => (p.requiresGrad = false));
-  try {
-    const maxLen = policy.config.n_positions;
+  return withPolicyAndReference(cfg.init, cfg.outDir, ({ tok, policy, reference, maxLen }) => {
     const train = encodePairs(tok, cfg.pairs, maxLen);
     const evalSet = encodePairs(tok, cfg.evalPairs ?? [], maxLen);
     const refFree = cfg.loss === 'simpo';
@@ -126,18 +152,8 @@ export function runDpo(cfg: DpoConfig): DpoResult {
       setDataState: (s: unknown) => sampler.restore(s as IndexCursor),
       tokenizerJson: tok.toJSONString(),
     };
-    const trainer = new Trainer(task, { stage: `dpo-${cfg.loss}`, outDir: cfg.outDir, progress: cfg.progress, weightDecay: 0, ...cfg.trainer });
-    try {
-      const summary = trainer.run();
-      return { before, after: evaluate(), summary };
-    } finally {
-      trainer.dispose();
-    }
-  } finally {
-    policy.dispose();
-    reference.dispose();
-    lock?.release();
-  }
+    return trainAndCompare(task, { stage: `dpo-${cfg.loss}`, outDir: cfg.outDir, progress: cfg.progress, ...cfg.trainer }, before, evaluate);
+  });
 }
 
 export interface KtoConfig extends Omit<DpoConfig, 'pairs' | 'evalPairs' | 'loss' | 'gamma' | 'labelSmoothing'> {
@@ -150,13 +166,7 @@ export interface KtoConfig extends Omit<DpoConfig, 'pairs' | 'evalPairs' | 'loss
 
 export function runKto(cfg: KtoConfig): DpoResult {
   if (cfg.feedback.length === 0) throw new ArgumentError('kto: no feedback examples');
-  const lock = cfg.outDir ? (mkdirSync(cfg.outDir, { recursive: true }), acquireOutputLock(cfg.outDir)) : null;
-  const tok = Tokenizer.loadSync(join(cfg.init, 'tokenizer.json'));
-  const policy = GPT.fromCheckpoint(cfg.init);
-  const reference = GPT.fromCheckpoint(cfg.init).eval();
-  reference.parameters().forEach((p) => (p.requiresGrad = false));
-  try {
-    const maxLen = policy.config.n_positions;
+  return withPolicyAndReference(cfg.init, cfg.outDir, ({ tok, policy, reference, maxLen }) => {
     const items = cfg.feedback.map((f) => encodeCompletion(tok, f.prompt, f.completion, maxLen));
     const refLp = logprobsOf(reference, items, tok.padId);
     const evalSet = encodePairs(tok, cfg.evalPairs ?? [], maxLen);
@@ -184,16 +194,6 @@ export function runKto(cfg: KtoConfig): DpoResult {
       setDataState: (s: unknown) => sampler.restore(s as IndexCursor),
       tokenizerJson: tok.toJSONString(),
     };
-    const trainer = new Trainer(task, { stage: 'kto', outDir: cfg.outDir, progress: cfg.progress, weightDecay: 0, ...cfg.trainer });
-    try {
-      const summary = trainer.run();
-      return { before, after: evaluate(), summary };
-    } finally {
-      trainer.dispose();
-    }
-  } finally {
-    policy.dispose();
-    reference.dispose();
-    lock?.release();
-  }
+    return trainAndCompare(task, { stage: 'kto', outDir: cfg.outDir, progress: cfg.progress, ...cfg.trainer }, before, evaluate);
+  });
 }
