@@ -2,11 +2,16 @@
 import { parseArgs, usage, need, type OptionSpec } from './args.js';
 import { runPretrain, type ModelKind, type Objective } from '../train/pretrain.js';
 import { fmtTime } from '../train/progress.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateWorld, worldCorpus } from '../pipeline/world.js';
+import { ArgumentError } from '../errors.js';
 
 const SPEC: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'gpt | bert | t5' },
   objective: { type: 'string', help: 'clm | mlm | span (default: the model\'s own)' },
   data: { type: 'list', help: 'text files, folders, or JSONL {"text"} files' },
+  builtinWorld: { type: 'boolean', help: 'train on the built-in bilingual world corpus (no data needed)' },
   out: { type: 'string', help: 'output folder (checkpoint, metrics.jsonl)' },
   tokenizer: { type: 'string', help: 'tokenizer.json (default: train a byte-level BPE)' },
   vocabSize: { type: 'number', help: 'vocabulary size when training the tokenizer (512)' },
@@ -35,11 +40,21 @@ export async function runPretrainCli(args: string[]): Promise<number> {
   if (o.layers) { modelConfig.n_layer = o.layers; modelConfig.n_decoder_layer = o.layers; }
   if (o.heads) modelConfig.n_head = o.heads;
   if (o.dim) modelConfig.n_embd = o.dim;
+  const outDir = need('pretrain', o.out as string | undefined, '--out');
+  let data = o.data as string[] | undefined;
+  if (o.builtinWorld) {
+    if (data) throw new ArgumentError('pretrain: give either --data or --builtin-world, not both');
+    // The corpus is written next to the checkpoint so a run can be inspected and repeated.
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, 'world_corpus.txt');
+    writeFileSync(file, worldCorpus(generateWorld((o.seed as number | undefined) ?? 1), { documents: 3000 }).join('\n\n'));
+    data = [file];
+  }
   const r = runPretrain({
     model: need('pretrain', o.model as ModelKind | undefined, '--model'),
     objective: o.objective as Objective | undefined,
-    data: need('pretrain', o.data as string[] | undefined, '--data'),
-    outDir: need('pretrain', o.out as string | undefined, '--out'),
+    data: need('pretrain', data, '--data (or --builtin-world)'),
+    outDir,
     tokenizer: o.tokenizer as string | undefined,
     vocabSize: (o.vocabSize as number | undefined) ?? 512,
     seqLen: (o.seqLen as number | undefined) ?? 64,

@@ -36,6 +36,15 @@ describe('lmtrain CLI', () => {
     expect(g.out.length).toBeGreaterThan('The capital of'.length);
   });
 
+  it('pretrain --builtin-world writes the world corpus and trains on it', async () => {
+    const out = join(dir, 'world');
+    const r = await capture(() => main(['pretrain', '--model', 'gpt', '--builtin-world', '--out', out, '--steps', '3', '--warmup', '1',
+      '--dim', '16', '--heads', '2', '--layers', '1', '--seq-len', '16', '--batch-size', '2', '--vocab-size', '300', '--json']));
+    expect(JSON.parse(r.out).steps).toBe(3);
+    expect(readFileSync(join(out, 'world_corpus.txt'), 'utf8')).toMatch(/The capital of \w+ is \w+\./);
+    await expect(main(['pretrain', '--model', 'gpt', '--builtin-world', '--data', corpus, '--out', join(dir, 'both')])).rejects.toThrow(/either --data or --builtin-world/);
+  });
+
   it('rejects unknown commands and options, and missing arguments', async () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(await main(['frobnicate'])).toBe(2);
