@@ -6,6 +6,8 @@ import { runGenerate } from './generate.js';
 import { runEval } from './eval.js';
 import { runTokenizer } from './tokenizer.js';
 import { runDpoCli, runKtoCli } from './dpo.js';
+import { runRewardCli } from './reward.js';
+import { runPpoCli, runGrpoCli } from './ppo.js';
 import { runSftCli } from './sft.js';
 import { runClassifyCli } from './classify.js';
 import { runQaCli } from './qa.js';
@@ -22,11 +24,13 @@ commands:
   eval --model DIR --data FILE...
   classify | qa | self-train --init DIR --data train.jsonl --eval dev.jsonl --out DIR
   sft --init DIR --data sft.jsonl [--eval dev.jsonl] [--lora R] [--pack] --out DIR
+  reward --init DIR --data prefs.jsonl [--eval dev.jsonl] [--feedback] --out DIR
+  ppo | grpo --init DIR (--reward DIR | --reward-fn exact-answer) --prompts prompts.jsonl --out DIR
   dpo --init DIR --data prefs.jsonl [--eval dev.jsonl] [--beta 0.1] [--loss sigmoid|ipo|hinge|simpo] --out DIR
   kto --init DIR --data feedback.jsonl [--eval prefs.jsonl] --out DIR
 Every command takes --help.
 
-Not built yet: reward, ppo, grpo, demo.`;
+Not built yet: demo, bench.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -51,6 +55,12 @@ export async function main(argv: string[]): Promise<number> {
       return runQaCli(rest);
     case 'self-train':
       return runSelfTrainCli(rest);
+    case 'reward':
+      return runRewardCli(rest);
+    case 'ppo':
+      return runPpoCli(rest);
+    case 'grpo':
+      return runGrpoCli(rest);
     case 'dpo':
       return runDpoCli(rest);
     case 'kto':

@@ -151,3 +151,19 @@ export class SpanQA extends Module {
     return m;
   }
 }
+
+/**
+ * The hidden state of each row's last real token: h (B, T, C) right-padded, lengths (B) real
+ * tokens per row -> (B, C). Under the causal mask that position has seen the whole sequence,
+ * and right padding after it is never seen, so no key padding mask is needed.
+ */
+export function lastTokenHidden(h: Tensor, lengths: ArrayLike<number>): Tensor {
+  const [B, T, C] = h.shape;
+  if (lengths.length !== B) throw new ShapeError(`lastTokenHidden: ${lengths.length} lengths for a batch of ${B}`);
+  const last = Int32Array.from({ length: B }, (_, b) => {
+    const n = lengths[b];
+    if (!Number.isInteger(n) || n < 1 || n > T) throw new ShapeError(`lastTokenHidden: row ${b} has length ${n}, expected 1..${T}`);
+    return b * T + n - 1;
+  });
+  return gather(reshape(h, [B * T, C]), tensor(last, [B]), 0);
+}

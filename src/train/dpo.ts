@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { ArgumentError } from '../errors.js';
-import { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { withPolicyAndReference } from './session.js';
 import { GPT } from '../models/gpt.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
@@ -16,7 +17,6 @@ import { noGrad } from '../autograd/graph.js';
 import { slice } from '../ops/shape.js';
 import { IndexSampler, type IndexCursor } from '../data/index_sampler.js';
 import type { FeedbackExample, PreferencePair } from '../data/preferences.js';
-import { acquireOutputLock } from '../io/checkpoint.js';
 import { Trainer, type TrainerConfig, type TrainSummary, type TrainTask } from './trainer.js';
 import { batchCompletions, completionLogprobs, encodeCompletion, type EncodedCompletion } from './logprobs.js';
 import { dpoLoss, type DpoLossName } from './losses/dpo.js';
@@ -74,27 +74,6 @@ function prefMetrics(pc: Float32Array, pr: Float32Array, rc: Float32Array, rr: F
     sr += b;
   }
   return { accuracy: n ? acc / n : NaN, rewardsChosen: sc / n, rewardsRejected: sr / n, margin: (sc - sr) / n, pairs: n };
-}
-
-interface Session { tok: Tokenizer; policy: GPT; reference: GPT; maxLen: number }
-
-/** Locks the output folder, loads the policy and a frozen reference from `init`, frees all after. */
-function withPolicyAndReference<T>(init: string, outDir: string | undefined, fn: (s: Session) => T): T {
-  const lock = outDir ? (mkdirSync(outDir, { recursive: true }), acquireOutputLock(outDir)) : null;
-  try {
-    const tok = Tokenizer.loadSync(join(init, 'tokenizer.json'));
-    const policy = GPT.fromCheckpoint(init);
-    const reference = GPT.fromCheckpoint(init).eval();
-    reference.parameters().forEach((p) => (p.requiresGrad = false));
-    try {
-      return fn({ tok, policy, reference, maxLen: policy.config.n_positions });
-    } finally {
-      policy.dispose();
-      reference.dispose();
-    }
-  } finally {
-    lock?.release();
-  }
 }
 
 /** Trains the task and returns the held-out metrics before and after. */

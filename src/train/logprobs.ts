@@ -43,3 +43,35 @@ export function completionLogprobs(model: GPT, b: CompletionBatch): Tensor {
   const nll = crossEntropy(logits, tensor(b.labels, [b.B, b.T]), { reduction: 'none' }); // (B, T)
   return affine(sum(nll, { axis: 1 }), -1);
 }
+
+/**
+ * A prompt and a completion given as token ids (a rollout: the sampled ids, not a re-encoding
+ * of their text, which could tokenize differently); labels cover exactly the completion
+ * tokens. Truncated from the left to fit maxLen.
+ */
+export function completionFromIds(promptIds: ArrayLike<number>, completionIds: ArrayLike<number>, maxLen: number): EncodedCompletion {
+  let ids = Int32Array.from([...Array.from(promptIds), ...Array.from(completionIds)]);
+  let labels = new Int32Array(ids.length).fill(-100);
+  for (let t = promptIds.length - 1; t + 1 < ids.length; t++) if (t >= 0) labels[t] = ids[t + 1];
+  if (ids.length > maxLen) {
+    ids = ids.subarray(ids.length - maxLen);
+    labels = labels.subarray(labels.length - maxLen);
+  }
+  let length = 0;
+  for (const l of labels) if (l !== -100) length++;
+  return { ids, labels, length };
+}
+
+/**
+ * Per-token log-probs from logits (B, T, V): logp[b, t] = log p(labels[b, t] | ids[b, ..t]),
+ * 0 where unlabelled, and the label mask (B, T) float 0/1 (constant). Differentiable in logits.
+ */
+export function tokenLogprobsFromLogits(logits: Tensor, b: CompletionBatch): { logp: Tensor; mask: Tensor } {
+  const nll = crossEntropy(logits, tensor(b.labels, [b.B, b.T]), { reduction: 'none' }); // (B, T)
+  return { logp: affine(nll, -1), mask: tensor(Float32Array.from(b.labels, (l) => (l === -100 ? 0 : 1)), [b.B, b.T]) };
+}
+
+/** (B, T) per-token log-probs of the labelled tokens and their mask (RL: PPO, GRPO). */
+export function tokenLogprobs(model: GPT, b: CompletionBatch): { logp: Tensor; mask: Tensor } {
+  return tokenLogprobsFromLogits(model.forward(tensor(b.ids, [b.B, b.T])), b);
+}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { generateWorld, worldCorpus } from '../../src/pipeline/world.js';
+import { worldPreferences, pairsToFeedback } from '../../src/pipeline/preferences.js';
 import { ArgumentError } from '../../src/index.js';
 
 function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
@@ -34,7 +35,27 @@ describe('lmtrain CLI', () => {
     const g = await capture(() => main(['generate', '--model', out, '--prompt', 'The capital of', '--temperature', '0', '--max-new-tokens', '5']));
     expect(g.out.startsWith('The capital of')).toBe(true);
     expect(g.out.length).toBeGreaterThan('The capital of'.length);
-  });
+
+    // Alignment commands on the same checkpoint, a few steps each: wiring, files and JSON output.
+    const world = generateWorld(2, 8);
+    const prefs = worldPreferences(world, { perFact: 1 });
+    const prefsFile = join(dir, 'prefs.jsonl'), promptsFile = join(dir, 'prompts.jsonl');
+    writeFileSync(prefsFile, prefs.train.map((p) => JSON.stringify(p)).join('\n'));
+    writeFileSync(promptsFile, prefs.train.slice(0, 8).map((p) => JSON.stringify({ prompt: p.prompt })).join('\n'));
+    for (const args of [
+      ['dpo', '--init', out, '--data', prefsFile, '--eval', prefsFile, '--steps', '2', '--out', join(dir, 'dpo'), '--json'],
+      ['kto', '--init', out, '--data', prefsFile.replace('prefs', 'fb'), '--steps', '2', '--out', join(dir, 'kto'), '--json'],
+      ['reward', '--init', out, '--data', prefsFile, '--eval', prefsFile, '--steps', '2', '--out', join(dir, 'rm'), '--json'],
+      ['ppo', '--init', out, '--reward', join(dir, 'rm'), '--prompts', promptsFile, '--iterations', '1', '--batch-size', '2', '--max-new-tokens', '4', '--out', join(dir, 'ppo'), '--json'],
+      ['grpo', '--init', out, '--reward-fn', 'exact-answer', '--world-seed', '2', '--countries', '8', '--prompts', promptsFile, '--iterations', '1', '--batch-size', '1', '--group-size', '2', '--max-new-tokens', '4', '--out', join(dir, 'grpo'), '--json'],
+    ]) {
+      if (args[0] === 'kto') writeFileSync(args[4], pairsToFeedback(prefs.train).map((f) => JSON.stringify(f)).join('\n'));
+      const res = await capture(() => main(args));
+      expect(res.code).toBe(0);
+      expect(() => JSON.parse(res.out)).not.toThrow();
+      expect(readFileSync(join(args[args.indexOf('--out') + 1], 'config.json'), 'utf8')).toContain('model_type');
+    }
+  }, 180_000);
 
   it('pretrain --builtin-world writes the world corpus and trains on it', async () => {
     const out = join(dir, 'world');
