@@ -85,12 +85,7 @@ export class SequenceClassifier extends Module {
     if (lengths.length !== B) throw new ShapeError(`SequenceClassifier: ${lengths.length} lengths for a batch of ${B}`);
     let summary: Tensor;
     if (this.backbone instanceof Bert) summary = this.backbone.pooled(ids, { attentionMask: mask });
-    else {
-      const h = this.backbone.forwardHidden(ids); // (B, T, C); causal, so right padding is never seen
-      const C = h.shape[2];
-      const last = Int32Array.from({ length: B }, (_, b) => b * T + Math.max(1, lengths[b]) - 1);
-      summary = gather(reshape(h, [B * T, C]), tensor(last, [B]), 0); // (B, C)
-    }
+    else summary = lastTokenHidden(this.backbone.forwardHidden(ids), Array.from(lengths, (n) => Math.min(T, Math.max(1, n))));
     return this.head.forward(this.drop.forward(summary));
   }
 
