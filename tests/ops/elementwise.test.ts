@@ -46,7 +46,9 @@ describe('elementwise', () => {
     neg: [lt.neg, (x) => -x, false], exp: [lt.exp, Math.exp, false], log: [lt.log, Math.log, true], tanh: [lt.tanh, Math.tanh, false],
     sqrt: [lt.sqrt, Math.sqrt, true], rsqrt: [lt.rsqrt, (x) => 1 / Math.sqrt(x), true], relu: [lt.relu, (x) => Math.max(0, x), false],
     sigmoid: [lt.sigmoid, (x) => 1 / (1 + Math.exp(-x)), false], abs: [lt.abs, Math.abs, false], square: [lt.square, (x) => x * x, false],
-    reciprocal: [lt.reciprocal, (x) => 1 / x, true], gelu: [lt.gelu, (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))), false],
+    reciprocal: [lt.reciprocal, (x) => 1 / x, true], // GPT-2's 0.5x(1 + tanh(u)) written as x * sigmoid(2u): the same function, without the
+    // cancellation of 1 + tanh(u) for large negative x that makes the tanh form useless there.
+    gelu: [lt.gelu, (x) => x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))), false],
   };
   for (const [name, [f, ref, positive]] of Object.entries(unaries)) {
     it(`${name} matches float64 on awkward sizes`, () => tidy(() => {

@@ -54,14 +54,17 @@ describe('SIGKILL during checkpointing', () => {
     const task = tinyTask();
     const ref = path.join(tmp, 'ref');
     const trainer = new Trainer(task, { ...TRAIN, steps: STEPS, saveEvery: 1, outDir: ref });
+    const t0 = Date.now();
     trainer.run();
+    // Kills land within the first 70% of a run's duration, so a fast machine cannot finish first.
+    const runMs = Date.now() - t0;
     trainer.dispose();
     task.model.dispose();
 
     const out = path.join(tmp, 'killed');
     let lastStep = 0, midSave = 0, kills = 0;
     for (let k = 0; k < KILLS; k++) {
-      const r = await runChild(out, Math.floor(Math.random() * 300));
+      const r = await runChild(out, Math.floor(Math.random() * 0.7 * runMs));
       if (!r.killed) break;
       kills++;
       // Interrupted saves leave a temp or backup folder beside the checkpoint.
