@@ -15,7 +15,6 @@ import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Rng } from '../data/rng.js';
 import { ArgumentError } from '../errors.js';
-import { saveCheckpoint } from '../io/checkpoint.js';
 import { seededUniform } from '../generate/sampling.js';
 import { ProgressBar } from './progress.js';
 import { batchCompletions, tokenLogprobs } from './logprobs.js';
@@ -23,7 +22,7 @@ import { groupAdvantages, KL_ESTIMATORS, ppoPolicyLoss } from './losses/rl.js';
 import { maskedMean } from './losses/common.js';
 import { scoreWith } from './rewards.js';
 import {
-  checkRlConfig, defaultRlConfig, evaluateRewards, meanOf, padRows, PromptCursor, rowLogprobs, sampleCompletions, samplesOf, shuffle, withRlSession,
+  checkRlConfig, defaultRlConfig, evaluateRewards, finishRl, padRows, PromptCursor, recordIteration, rowLogprobs, sampleCompletions, shuffle, withRlSession,
   type RlConfig, type RlIterationMetrics, type RlResult,
 } from './ppo.js';
 
@@ -94,22 +93,12 @@ export function runGrpo(partial: Partial<GrpoConfig> & Pick<GrpoConfig, 'init' |
             opt.zeroGrad();
           }
         }
-        const rec: RlIterationMetrics = {
-          iteration: it, reward: meanOf(Array.from(scores)), kl: meanOf(klSum), entropy: meanOf(rollouts.map((r) => r.entropy)),
-          clipFraction: meanOf(clipFr), policyLoss: meanOf(pLoss), length: meanOf(rollouts.map((r) => r.ids.length)),
-        };
-        history.push(rec);
-        s.metrics?.write({ stage: 'grpo', step: it, ...rec });
-        bar.update(it, { reward: rec.reward, kl: rec.kl });
+        recordIteration(s, 'grpo', bar, history, it, { scores, kl: klSum, rollouts, clip: clipFr, policyLoss: pLoss });
       }
     } finally {
       bar.done();
       opt.dispose();
     }
-    policy.eval();
-    const after = evaluateRewards(s, evalPrompts, cfg.reward, cfg);
-    s.metrics?.write({ stage: 'grpo', event: 'eval', reward_before: before.eval.meanReward, reward_after: after.eval.meanReward });
-    if (cfg.outDir) saveCheckpoint(cfg.outDir, { config: policy.config, weights: policy.stateDict(), tokenizerJson: tok.toJSONString() });
-    return { before: before.eval, after: after.eval, history, samples: samplesOf(evalPrompts, cfg.samples, before, after), seconds: (Date.now() - t0) / 1000 };
+    return finishRl(s, 'grpo', cfg, evalPrompts, before, history, t0);
   });
 }

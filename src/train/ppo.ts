@@ -351,23 +351,35 @@ export function runPpo(partial: Partial<PpoConfig> & Pick<PpoConfig, 'init' | 'p
             opt.zeroGrad();
           }
         }
-        const rec: RlIterationMetrics = {
-          iteration: it, reward: meanOf(Array.from(scores)), kl: meanOf(klSum), entropy: meanOf(rollouts.map((r) => r.entropy)),
-          clipFraction: meanOf(clipFr), policyLoss: meanOf(pLoss), valueLoss: meanOf(vLoss), length: meanOf(rollouts.map((r) => r.ids.length)),
-        };
-        history.push(rec);
-        s.metrics?.write({ stage: 'ppo', step: it, ...rec });
-        bar.update(it, { reward: rec.reward, kl: rec.kl });
+        recordIteration(s, 'ppo', bar, history, it, { scores, kl: klSum, rollouts, clip: clipFr, policyLoss: pLoss, valueLoss: vLoss });
       }
     } finally {
       bar.done();
       opt.dispose();
       head.dispose();
     }
-    policy.eval();
-    const after = evaluateRewards(s, evalPrompts, cfg.reward, cfg);
-    s.metrics?.write({ stage: 'ppo', event: 'eval', reward_before: before.eval.meanReward, reward_after: after.eval.meanReward });
-    if (cfg.outDir) saveCheckpoint(cfg.outDir, { config: policy.config, weights: policy.stateDict(), tokenizerJson: tok.toJSONString() });
-    return { before: before.eval, after: after.eval, history, samples: samplesOf(evalPrompts, cfg.samples, before, after), seconds: (Date.now() - t0) / 1000 };
+    return finishRl(s, 'ppo', cfg, evalPrompts, before, history, t0);
   });
+}
+
+/** One iteration's metrics record, written to metrics.jsonl and the progress bar. */
+export function recordIteration(s: RlSession, stage: string, bar: ProgressBar, history: RlIterationMetrics[], it: number,
+  m: { scores: Float32Array; kl: number[]; rollouts: readonly { entropy: number; ids: readonly number[] }[]; clip: number[]; policyLoss: number[]; valueLoss?: number[] }): void {
+  const rec: RlIterationMetrics = {
+    iteration: it, reward: meanOf(Array.from(m.scores)), kl: meanOf(m.kl), entropy: meanOf(m.rollouts.map((r) => r.entropy)),
+    clipFraction: meanOf(m.clip), policyLoss: meanOf(m.policyLoss), ...(m.valueLoss ? { valueLoss: meanOf(m.valueLoss) } : {}),
+    length: meanOf(m.rollouts.map((r) => r.ids.length)),
+  };
+  history.push(rec);
+  s.metrics?.write({ stage, step: it, ...rec });
+  bar.update(it, { reward: rec.reward, kl: rec.kl });
+}
+
+/** After the iterations: held-out rewards again, the policy checkpoint, the result. */
+export function finishRl(s: RlSession, stage: string, cfg: RlConfig, evalPrompts: readonly string[], before: ReturnType<typeof evaluateRewards>, history: RlIterationMetrics[], t0: number): RlResult {
+  s.policy.eval();
+  const after = evaluateRewards(s, evalPrompts, cfg.reward, cfg);
+  s.metrics?.write({ stage, event: 'eval', reward_before: before.eval.meanReward, reward_after: after.eval.meanReward });
+  if (cfg.outDir) saveCheckpoint(cfg.outDir, { config: s.policy.config, weights: s.policy.stateDict(), tokenizerJson: s.tok.toJSONString() });
+  return { before: before.eval, after: after.eval, history, samples: samplesOf(evalPrompts, cfg.samples, before, after), seconds: (Date.now() - t0) / 1000 };
 }
