@@ -10,6 +10,13 @@
 
 namespace lmt {
 
+// Vectorised exp (vmath.cpp): out[i] = exp(x[i] - sub) for i < n (out may be x, or null to
+// only sum); returns the sum of those values. exact 0 below -87.3, inf above 88.7, NaN kept.
+double exp_sum(float* out, const float* x, float sub, int64_t n);
+// The portable build of the same function and its scalar form (tests compare the paths).
+double exp_sum_scalar(float* out, const float* x, float sub, int64_t n);
+float exp1(float x);
+
 // Runs fn(begin, end) over [0, n) split into chunks of at least `grain` items on the pool.
 // The calling thread takes part; nested calls (from inside fn) run serially.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);

@@ -22,6 +22,7 @@
 // baseline ISA and for AVX2+FMA, picked at run time.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "core.h"
@@ -125,11 +126,7 @@ LMT_INLINE void forward_block(const Args& A, int64_t bh, int64_t i0, float* scra
       }
       float mnew = std::max(m[ii], mt);
       float corr = std::exp(m[ii] - mnew);  // 0 on the first visible tile (m = -inf)
-      float sum = 0.0f;
-      for (int64_t jj = 0; jj < kn; ++jj) {
-        si[jj] = std::exp(si[jj] - mnew);
-        sum += si[jj];
-      }
+      const float sum = (float)lmt::exp_sum(si, si, mnew, kn);
       l[ii] = l[ii] * corr + sum;
       m[ii] = mnew;
       if (corr != 1.0f) {
@@ -209,7 +206,7 @@ LMT_INLINE void backward_head(const Args& A, int64_t bh, float* scratch) {
         if (li == -INFINITY) {  // a query that saw nothing passes no gradient
           for (int64_t jj = 0; jj < kn; ++jj) pi[jj] = 0.0f;
         } else {
-          for (int64_t jj = 0; jj < kn; ++jj) pi[jj] = std::exp(pi[jj] - li);
+          lmt::exp_sum(pi, pi, li, kn);
         }
       }
       tile_dot(ds, g + i0 * HS, vt, qn, kn, HS);  // dP = dout . v^T
@@ -254,6 +251,20 @@ __attribute__((target("avx2,fma"))) void forward_avx2(const Args& A, int64_t bh,
 }
 __attribute__((target("avx2,fma"))) void backward_avx2(const Args& A, int64_t bh, float* s) {
   backward_head(A, bh, s);
+}
+// The same bodies with 512-bit vectors: the tile loops are bound by L1 loads and stores, so
+// twice the lanes per access is up to twice the speed.
+__attribute__((target("avx512f,prefer-vector-width=512"))) void forward_avx512(const Args& A, int64_t bh, int64_t i0,
+                                                                           float* s) {
+  forward_block(A, bh, i0, s);
+}
+__attribute__((target("avx512f,prefer-vector-width=512"))) void backward_avx512(const Args& A, int64_t bh, float* s) {
+  backward_head(A, bh, s);
+}
+
+bool use_avx512() {
+  static const bool yes = !std::getenv("LMT_NO_AVX512") && __builtin_cpu_supports("avx512f");
+  return yes;
 }
 #endif
 
@@ -303,6 +314,9 @@ extern "C" lmt_status lmt_attention_forward(float* out, float* lse, const float*
          bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
   const int64_t nqb = (Tq + QB - 1) / QB;
   auto fwd = use_avx2() ? forward_avx2 : forward_generic;
+#if defined(__x86_64__)
+  if (use_avx512()) fwd = forward_avx512;
+#endif
   lmt::parallel_for(B * NH * nqb, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> scratch((size_t)(HS * KB + QB * KB + QB * HS + 2 * QB));
     for (int64_t t = t0; t < t1; ++t) fwd(A, t / nqb, (t % nqb) * QB, scratch.data());
@@ -341,6 +355,9 @@ extern "C" lmt_status lmt_attention_backward(float* dq, float* dk, float* dv, fl
   Args A{nullptr, nullptr, dq, dk, dv, dbias, dout, q, k, v, out, lse,
          bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
   auto bwd = use_avx2() ? backward_avx2 : backward_generic;
+#if defined(__x86_64__)
+  if (use_avx512()) bwd = backward_avx512;
+#endif
   const size_t scratch_len = (size_t)(2 * HS * KB + 2 * QB * KB + Tq);
   // dbias shared over the batch: one task per head walks b in order, so the sum over b is
   // race-free and always added in the same order.

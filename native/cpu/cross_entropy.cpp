@@ -52,10 +52,14 @@ extern "C" lmt_status lmt_cross_entropy_forward(float* losses, float* lse, const
       const float* x = logits + i * V;  // (V)
       float m = -INFINITY;
       for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
-      double z = 0, sx = 0;
-      for (int64_t v = 0; v < V; ++v) {
-        z += std::exp(x[v] - m);
-        sx += x[v];
+      const double z = lmt::exp_sum(nullptr, x, m, V);
+      double sx = 0;  // only label smoothing needs the row sum: in float blocks, then double
+      if (eps > 0) {
+        for (int64_t b = 0; b < V; b += 256) {
+          float s = 0;
+          for (int64_t v = b; v < std::min(V, b + 256); ++v) s += x[v];
+          sx += s;
+        }
       }
       double l = (double)m + std::log(z);
       lse[i] = (float)l;
@@ -98,16 +102,16 @@ extern "C" lmt_status lmt_cross_entropy_backward(float* dlogits, const float* dl
       const float* x = logits + i * V;
       float g = dlosses[i], l = lse[i];
       if (std::fabs(l) <= LSE_EXACT_LIMIT) {
-        for (int64_t v = 0; v < V; ++v) dx[v] = g * (std::exp(x[v] - l) - smooth);
+        lmt::exp_sum(dx, x, l, V);
+        for (int64_t v = 0; v < V; ++v) dx[v] = g * (dx[v] - smooth);
       } else {
         // The saved float lse is off by up to half an ulp (5e-4 at 1e4), and exp(x - lse)
         // inherits that as a relative error: recompute the row relative to its max instead.
         float m = -INFINITY;
         for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
-        double z = 0;
-        for (int64_t v = 0; v < V; ++v) z += std::exp(x[v] - m);
-        float inv = (float)(1.0 / z);
-        for (int64_t v = 0; v < V; ++v) dx[v] = g * (std::exp(x[v] - m) * inv - smooth);
+        const double z = lmt::exp_sum(dx, x, m, V);
+        const float inv = (float)(1.0 / z);
+        for (int64_t v = 0; v < V; ++v) dx[v] = g * (dx[v] * inv - smooth);
       }
       dx[t] -= g * (1.0f - eps);
     }

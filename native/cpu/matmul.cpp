@@ -8,9 +8,11 @@
 // op(B) (KC, NC) and of op(A) (MC, KC) is packed into contiguous, zero-padded slivers so the
 // MR x NR micro-kernel streams both with unit stride. Each C element sums its K terms in the
 // same order whichever tile or thread computes it, so results do not depend on the thread
-// count. The micro-kernel is AVX2+FMA when the CPU has it (picked at run time), else a
-// portable loop the compiler vectorises with the baseline ISA.
+// count. The micro-kernel is AVX-512 (12 x 32) or AVX2+FMA (6 x 16) when the CPU has it
+// (picked at run time; LMT_NO_AVX512=1 forces AVX2), else a portable loop the compiler
+// vectorises with the baseline ISA.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -23,11 +25,11 @@
 
 namespace {
 
-constexpr int MR = 6;
-constexpr int NR = 16;
+// Micro-tiles: 6 x 16 for AVX2 (12 ymm accumulators) and the portable loop, 12 x 32 for
+// AVX-512 (24 zmm accumulators; 2 loads of B and 12 broadcasts of A feed 24 FMAs per k).
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 96;    // MC * KC * 4 bytes = 96 KiB of packed A: L2-resident
-constexpr int64_t NC = 2048;  // KC * NC * 4 bytes = 2 MiB of packed B
+constexpr int64_t NC = 512;   // KC * NC * 4 bytes = 2 MiB of packed B
 
 struct Operand {
   const float* p;
@@ -36,6 +38,7 @@ struct Operand {
 };
 
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row slivers: (mc/MR, kc, MR).
+template <int MR>
 void pack_a(float* dst, const Operand& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc) {
   for (int64_t is = 0; is < mc; is += MR) {
     int64_t rows = std::min<int64_t>(MR, mc - is);
@@ -61,6 +64,7 @@ void pack_a(float* dst, const Operand& A, int64_t i0, int64_t mc, int64_t p0, in
 }
 
 // Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column slivers: (nc/NR, kc, NR).
+template <int NR>
 void pack_b(float* dst, const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t nc) {
   for (int64_t js = 0; js < nc; js += NR) {
     int64_t cols = std::min<int64_t>(NR, nc - js);
@@ -89,6 +93,7 @@ void pack_b(float* dst, const Operand& B, int64_t p0, int64_t kc, int64_t j0, in
 using MicroKernel = void (*)(float* acc, const float* a, const float* b, int64_t kc);
 
 void micro_generic(float* acc, const float* a, const float* b, int64_t kc) {
+  constexpr int MR = 6, NR = 16;
   float c[MR][NR] = {};
   for (int64_t p = 0; p < kc; ++p) {
     const float* bp = b + p * NR;
@@ -103,6 +108,7 @@ void micro_generic(float* acc, const float* a, const float* b, int64_t kc) {
 #ifdef LMT_X86
 __attribute__((target("avx2,fma"))) void micro_avx2(float* acc, const float* a,
                                                       const float* b, int64_t kc) {
+  constexpr int MR = 6, NR = 16;
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -128,16 +134,47 @@ __attribute__((target("avx2,fma"))) void micro_avx2(float* acc, const float* a,
   _mm256_storeu_ps(acc + 4 * NR, c40); _mm256_storeu_ps(acc + 4 * NR + 8, c41);
   _mm256_storeu_ps(acc + 5 * NR, c50); _mm256_storeu_ps(acc + 5 * NR + 8, c51);
 }
+
+__attribute__((target("avx512f"))) void micro_avx512(float* acc, const float* a,
+                                                      const float* b, int64_t kc) {
+  constexpr int MR = 12, NR = 32;
+  __m512 c[MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 x = _mm512_set1_ps(a[r]);
+      c[r][0] = _mm512_fmadd_ps(x, b0, c[r][0]);
+      c[r][1] = _mm512_fmadd_ps(x, b1, c[r][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    _mm512_storeu_ps(acc + r * NR, c[r][0]);
+    _mm512_storeu_ps(acc + r * NR + 16, c[r][1]);
+  }
+}
 #endif
 
-MicroKernel pick_kernel() {
+struct Kernel {
+  MicroKernel fn;
+  int mr, nr;
+};
+
+Kernel pick_kernel() {
 #ifdef LMT_X86
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return micro_avx2;
+  if (!std::getenv("LMT_NO_AVX512") && __builtin_cpu_supports("avx512f")) return {micro_avx512, 12, 32};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6, 16};
 #endif
-  return micro_generic;
+  return {micro_generic, 6, 16};
 }
 
 // Writes an (m, n) <= (MR, NR) tile: the first K block applies beta, later ones add.
+template <int NR>
 inline void store_tile(float* c, int64_t ldc, const float* acc, int m, int n, float alpha,
                        float beta, bool first) {
   for (int r = 0; r < m; ++r) {
@@ -166,28 +203,29 @@ void scale_c(float* c, int64_t ldc, int64_t m0, int64_t m1, int64_t N, float bet
 }
 
 // One task: rows [m0, m1) x cols [n0, n1) of C_b, all of K.
+template <int MR, int NR>
 void gemm_block(MicroKernel kern, float* c, int64_t ldc, const Operand& A, const Operand& B,
                 int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, float alpha,
                 float beta, std::vector<float>& abuf, std::vector<float>& bbuf) {
-  alignas(32) float acc[MR * NR];
+  alignas(64) float acc[MR * NR];
   for (int64_t jc = n0; jc < n1; jc += NC) {
     int64_t nc = std::min(NC, n1 - jc);
     int64_t nc_pad = (nc + NR - 1) / NR * NR;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = std::min(KC, K - pc);
       bbuf.resize((size_t)(nc_pad * kc));
-      pack_b(bbuf.data(), B, pc, kc, jc, nc);
+      pack_b<NR>(bbuf.data(), B, pc, kc, jc, nc);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         int64_t mc = std::min(MC, m1 - ic);
         int64_t mc_pad = (mc + MR - 1) / MR * MR;
         abuf.resize((size_t)(mc_pad * kc));
-        pack_a(abuf.data(), A, ic, mc, pc, kc);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          int n = (int)std::min<int64_t>(NR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            int m = (int)std::min<int64_t>(MR, mc - ir);
+        pack_a<MR>(abuf.data(), A, ic, mc, pc, kc);
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          int m = (int)std::min<int64_t>(MR, mc - ir);
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            int n = (int)std::min<int64_t>(NR, nc - jr);
             kern(acc, abuf.data() + ir * kc, bbuf.data() + jr * kc, kc);
-            store_tile(c + (ic + ir) * ldc + jc + jr, ldc, acc, m, n, alpha, beta, pc == 0);
+            store_tile<NR>(c + (ic + ir) * ldc + jc + jr, ldc, acc, m, n, alpha, beta, pc == 0);
           }
         }
       }
@@ -236,7 +274,8 @@ extern "C" lmt_status lmt_matmul(float* c, const float* a, const float* b, int64
     });
     return LMT_OK;
   }
-  static const MicroKernel kern = pick_kernel();
+  static const Kernel kern = pick_kernel();
+  const int64_t MR = kern.mr, NR = kern.nr;
   // Split each C_b into tiles so that there are a few tasks per thread; tiles are multiples
   // of the micro-tile so splitting never changes what any one element computes.
   int64_t nt = lmt::num_threads();
@@ -252,14 +291,16 @@ extern "C" lmt_status lmt_matmul(float* c, const float* a, const float* b, int64
   ntiles = (N + nstep - 1) / nstep;
   int64_t tasks = batch * mt * ntiles;
   lmt::parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> abuf, bbuf;
+    // Packing buffers live as long as the thread: small products pay no allocation.
+    thread_local std::vector<float> abuf, bbuf;
     for (int64_t t = t0; t < t1; ++t) {
       int64_t bi = t / (mt * ntiles), rem = t % (mt * ntiles);
       int64_t i0 = (rem / ntiles) * mstep, j0 = (rem % ntiles) * nstep;
       Operand A{a + bi * sa, lda, trans_a != 0};
       Operand B{b + bi * sb, ldb, trans_b != 0};
-      gemm_block(kern, c + bi * sc, ldc, A, B, i0, std::min(M, i0 + mstep), j0,
-                 std::min(N, j0 + nstep), K, alpha, beta, abuf, bbuf);
+      auto block = kern.mr == 12 ? gemm_block<12, 32> : gemm_block<6, 16>;
+      block(kern.fn, c + bi * sc, ldc, A, B, i0, std::min(M, i0 + mstep), j0,
+            std::min(N, j0 + nstep), K, alpha, beta, abuf, bbuf);
     }
   });
   return LMT_OK;

@@ -55,17 +55,12 @@ extern "C" lmt_status lmt_softmax_forward(float* out, const float* x, const floa
         continue;
       }
       // Pass 2: sum of exp(z - max) in double; pass 3: normalise.
-      double sum = 0.0;
       if (log) {
-        for (int64_t j = 0; j < cols; ++j) sum += std::exp(o[j] - mx);
+        const double sum = lmt::exp_sum(nullptr, o, mx, cols);
         const float ls = (float)std::log(sum);
         for (int64_t j = 0; j < cols; ++j) o[j] = (o[j] - mx) - ls;
       } else {
-        for (int64_t j = 0; j < cols; ++j) {
-          float p = std::exp(o[j] - mx);
-          o[j] = p;
-          sum += p;
-        }
+        const double sum = lmt::exp_sum(o, o, mx, cols);
         const float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < cols; ++j) o[j] *= inv;
       }
@@ -104,7 +99,8 @@ extern "C" lmt_status lmt_softmax_backward(float* dx, const float* dout, const f
       if (log) {
         for (int64_t j = 0; j < cols; ++j) s += dy[j];
         const float sf = (float)s;
-        for (int64_t j = 0; j < cols; ++j) g[j] = dy[j] - std::exp(yr[j]) * sf;
+        lmt::exp_sum(g, yr, 0.0f, cols);
+        for (int64_t j = 0; j < cols; ++j) g[j] = dy[j] - g[j] * sf;
       } else {
         for (int64_t j = 0; j < cols; ++j) s += (double)dy[j] * (double)yr[j];
         const float sf = (float)s;

@@ -464,6 +464,33 @@ WRAP(Info)
   return o;
 END_WRAP
 
+// The kernel benchmark suite; returns its records (JSON strings). The spec is checked word by
+// word so that no stray string can start a minute-long run.
+WRAP(BenchKernels)
+  if (info.Length() != 1 || !info[0].IsString()) fail("ArgumentError", "LMT_ERR_ARGUMENT", "benchKernels: expected one argument, the spec string");
+  std::string spec = info[0].As<Napi::String>();
+  if (spec.empty() || spec.size() > 256) fail("ArgumentError", "LMT_ERR_ARGUMENT", "benchKernels: the spec must be 1-256 characters");
+  size_t at = 0;
+  while (at <= spec.size()) {
+    size_t e = spec.find(',', at);
+    if (e == std::string::npos) e = spec.size();
+    std::string w = spec.substr(at, e - at);
+    static const char* words[] = {"all", "peak", "copy", "gemm", "attention", "memory", "quick", "progress"};
+    bool ok = false;
+    for (const char* k : words) ok = ok || w == k;
+    if (!ok && w.rfind("threads=", 0) == 0 && w.size() > 8 && w.size() <= 12) {
+      ok = w.find_first_not_of("0123456789", 8) == std::string::npos && std::stoi(w.substr(8)) >= 1 && std::stoi(w.substr(8)) <= 1024;
+    }
+    if (!ok) fail("ArgumentError", "LMT_ERR_ARGUMENT", "benchKernels: unknown spec word '" + w + "' (all, peak, copy, gemm, attention, memory, quick, progress, threads=N)");
+    at = e + 1;
+  }
+  std::vector<std::string> out;
+  check(lmt_bench_kernels(spec.c_str(), [](const char* j, void* u) { static_cast<std::vector<std::string>*>(u)->push_back(j); }, &out));
+  Napi::Array arr = Napi::Array::New(info.Env(), out.size());
+  for (size_t i = 0; i < out.size(); ++i) arr.Set((uint32_t)i, Napi::String::New(info.Env(), out[i]));
+  return arr;
+END_WRAP
+
 WRAP(SetNumThreads)
   Args a(info, "setNumThreads", 1);
   int64_t n = a.dim(0, "threads");
@@ -933,6 +960,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"attentionForward", AttentionForward}, {"attentionBackward", AttentionBackward},
       {"matmul", Matmul}, {"dropoutForward", DropoutForward}, {"dropoutBackward", DropoutBackward},
       {"adamwStep", AdamwStep}, {"globalNorm", GlobalNorm}, {"clipGradNorm", ClipGradNorm},
+      {"benchKernels", BenchKernels},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

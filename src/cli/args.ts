@@ -15,7 +15,8 @@ export type Parsed = Record<string, string | number | boolean | string[] | undef
 
 export function parseArgs(cmd: string, argv: string[], spec: Record<string, OptionSpec>): Parsed {
   const out: Parsed = {};
-  const full: Record<string, OptionSpec> = { ...spec, config: { type: 'string', help: 'JSON file with these options' }, help: { type: 'boolean', help: 'show this help' } };
+  // A command may define --config itself (`bench train --config tiny`); then there is no options file.
+  const full: Record<string, OptionSpec> = { config: { type: 'string', help: 'JSON file with these options' }, ...spec, help: { type: 'boolean', help: 'show this help' } };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new ArgumentError(`${cmd}: unexpected argument '${a}'\n\n${usage(cmd, spec)}`);
@@ -38,7 +39,7 @@ export function parseArgs(cmd: string, argv: string[], spec: Record<string, Opti
       out[name] = n;
     } else out[name] = v;
   }
-  if (typeof out.config === 'string') {
+  if (!('config' in spec) && typeof out.config === 'string') {
     let json: unknown;
     try {
       json = JSON.parse(readFileSync(out.config, 'utf8'));
@@ -53,7 +54,8 @@ export function parseArgs(cmd: string, argv: string[], spec: Record<string, Opti
 
 export function usage(cmd: string, spec: Record<string, OptionSpec>): string {
   const lines = Object.entries(spec).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).padEnd(18)} ${s.help}`);
-  return `usage: lmtrain ${cmd} [options]\n${lines.join('\n')}\n  --config FILE.json  options from a JSON file (command-line values win)`;
+  const file = 'config' in spec ? '' : '\n  --config FILE.json  options from a JSON file (command-line values win)';
+  return `usage: lmtrain ${cmd} [options]\n${lines.join('\n')}${file}`;
 }
 
 export function need<T>(cmd: string, v: T | undefined, flag: string): T {

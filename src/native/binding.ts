@@ -92,6 +92,8 @@ export interface Binding {
   adamwStep(params: H[], m: H[], v: H[], grads: H[], decay: boolean[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, gradScale: number): void;
   globalNorm(tensors: H[]): number;
   clipGradNorm(tensors: H[], maxNorm: number): number;
+  /** Kernel benchmark records as JSON strings; spec words: see lmt_bench_kernels in lmt.h. */
+  benchKernels(spec: string): string[];
 }
 
 /** Op codes, mirroring the enums in lmt.h. */

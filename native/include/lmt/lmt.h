@@ -243,6 +243,15 @@ LMT_API lmt_status lmt_global_norm(double* norm, const float* const* tensors,
 LMT_API lmt_status lmt_clip_grad_norm(double* norm, float* const* tensors, const int64_t* sizes,
                                       int count, float max_norm);
 
+/* ---- benchmarks ---------------------------------------------------------------------- */
+/* Runs the kernel benchmark suite (native/core/bench.cpp) and hands each result to `sink` as
+   one JSON object. spec: comma-separated words: suites (peak, copy, gemm, attention, memory;
+   default all), "quick", "progress" (also print each record on stderr), "threads=N"
+   (repeatable; default 1 and the pool size). OpenBLAS, when it can be dlopen'ed, is the GEMM
+   reference (LMT_BENCH_BLAS names another library exporting cblas_sgemm). */
+typedef void (*lmt_bench_sink)(const char* json, void* user);
+LMT_API lmt_status lmt_bench_kernels(const char* spec, lmt_bench_sink sink, void* user);
+
 /* ---- build / devices ----------------------------------------------------------------- */
 LMT_API const char* lmt_version(void);
 LMT_API const char* lmt_cpu_features(void);
