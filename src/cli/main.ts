@@ -12,10 +12,14 @@ import { runSftCli } from './sft.js';
 import { runClassifyCli } from './classify.js';
 import { runQaCli } from './qa.js';
 import { runSelfTrainCli } from './self_train.js';
+import { runDemoCli } from './demo.js';
+import { runReportCli } from './report.js';
+import { runBenchCli } from './bench.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
 commands:
+  demo [--quick] [--all] [--json] [--out DIR]  the whole pipeline on the built-in world, with report.html
   info [--json]                              build, binary, CPU features, threads, CUDA status and why
   import gpt2 --from HF_DIR --out DIR        convert a Hugging Face GPT-2 checkpoint
   tokenizer train --data FILE... --vocab-size N --out tokenizer.json
@@ -28,13 +32,20 @@ commands:
   ppo | grpo --init DIR (--reward DIR | --reward-fn exact-answer) --prompts prompts.jsonl --out DIR
   dpo --init DIR --data prefs.jsonl [--eval dev.jsonl] [--beta 0.1] [--loss sigmoid|ipo|hinge|simpo] --out DIR
   kto --init DIR --data feedback.jsonl [--eval prefs.jsonl] --out DIR
-Every command takes --help.
-
-Not built yet: demo, bench.`;
+  report DIR                                 (re)build DIR/report.html from DIR/metrics.jsonl
+  bench kernels [--quick] [--json]           kernel speed, each with a reference measured in the same run
+  bench train --config tiny|small|gpt2-124m  training throughput (tokens/s, % of peak, peak RSS)
+Every command takes --help.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    case 'demo':
+      return runDemoCli(rest);
+    case 'bench':
+      return runBenchCli(rest);
+    case 'report':
+      return runReportCli(rest);
     case 'info':
       return runInfo(rest);
     case 'import':

@@ -4,7 +4,8 @@
  * (evasive, or a bare fragment). Countries are split into train and held-out by a fixed rule,
  * so held-out pairs ask about facts the policy saw only in pretraining text.
  */
-import type { Country, World } from './world.js';
+import { factValue, type Country, type World, type WorldInstruction } from './world.js';
+import { ArgumentError } from '../errors.js';
 import type { FeedbackExample, PreferencePair } from '../data/preferences.js';
 
 type Attr = 'capital' | 'language' | 'currency' | 'leader';
@@ -66,4 +67,36 @@ export function pairsToFeedback(pairs: readonly PreferencePair[]): FeedbackExamp
     { prompt: p.prompt, completion: p.chosen, label: true },
     { prompt: p.prompt, completion: p.rejected, label: false },
   ]);
+}
+
+const SLOPPY_ZH = ['我不确定。', '很难说。', '没人知道。'];
+
+/** The response with its stated value swapped for `wrong` (the value follows the country name in every answer template). */
+function swapValue(q: WorldInstruction, wrong: string): string {
+  const at = q.response.lastIndexOf(q.answer);
+  return q.response.slice(0, at) + wrong + q.response.slice(at + q.answer.length);
+}
+
+/**
+ * Preference pairs over instruction questions (worldInstructions): chosen is the SFT answer,
+ * rejected the same sentence with another country's value of the same kind, or (30%) an
+ * evasive reply in the question's language. Built from a train/held-out split of the
+ * questions, the pairs inherit it: held-out pairs ask exactly the held-out questions.
+ */
+export function instructionPreferences(world: World, questions: readonly WorldInstruction[], opts: { perQuestion?: number; seed?: number } = {}): PreferencePair[] {
+  const r = rng(opts.seed ?? world.seed * 37 + 11);
+  const byName = new Map(world.countries.map((c) => [c.name.en, c]));
+  const out: PreferencePair[] = [];
+  for (const q of questions) {
+    const c = byName.get(q.country);
+    if (!c) throw new ArgumentError(`instructionPreferences: country '${q.country}' is not in this world`);
+    const wrongs = [...new Set(world.countries.map((o) => factValue(o, q.fact, q.lang)).filter((v) => v !== q.answer))];
+    for (let k = 0; k < (opts.perQuestion ?? 1); k++) {
+      const sloppy = wrongs.length === 0 || r() < 0.3;
+      const pool = q.lang === 'zh' ? SLOPPY_ZH : SLOPPY;
+      const rejected = sloppy ? pool[Math.floor(r() * pool.length)] : swapValue(q, wrongs[Math.floor(r() * wrongs.length)]);
+      out.push({ prompt: q.instruction, chosen: q.response, rejected });
+    }
+  }
+  return out;
 }

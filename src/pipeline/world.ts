@@ -117,6 +117,8 @@ export interface WorldInstruction {
   lang: 'en' | 'zh';
   instruction: string;
   response: string;
+  /** The bare value the response states ("Omsk", "奥姆斯克", "42"). */
+  answer: string;
 }
 
 type Question = (c: Country) => string;
@@ -144,6 +146,8 @@ const ANSWER: Record<'en' | 'zh', Record<FactKind, Template>> = {
   zh: { capital: ZH[0], language: ZH[2], currency: ZH[3], leader: ZH[4], population: ZH[5] },
 };
 const answer = (c: Country, f: FactKind, lang: 'en' | 'zh'): string => ANSWER[lang][f](c);
+/** The bare value of a fact in one language. */
+export const factValue = (c: Country, f: FactKind, lang: 'en' | 'zh'): string => (f === 'population' ? String(c.population) : c[f][lang]);
 
 /**
  * Questions about the world's facts, split by FACT (country x kind) into SFT-train and
@@ -164,7 +168,7 @@ export function worldInstructions(world: World, opts: { heldOutFraction?: number
   const train: WorldInstruction[] = [], heldOut: WorldInstruction[] = [];
   for (const { c, f, key } of facts) for (const lang of langs) {
     const qs = (lang === 'en' ? QUESTIONS_EN : QUESTIONS_ZH)[f];
-    const mk = (q: Question): WorldInstruction => ({ country: c.name.en, fact: f, lang, instruction: q(c), response: answer(c, f, lang) });
+    const mk = (q: Question): WorldInstruction => ({ country: c.name.en, fact: f, lang, instruction: q(c), response: answer(c, f, lang), answer: factValue(c, f, lang) });
     if (held.has(key)) heldOut.push(mk(qs[0]));
     else train.push(...qs.map(mk));
   }
