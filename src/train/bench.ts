@@ -50,7 +50,7 @@ export function trainFlopsPerToken(c: (typeof BENCH_CONFIGS)[BenchConfigName], p
 /** FMA peak of this machine at the pool's thread count, measured now (GFLOP/s). */
 export function measuredPeak(): number {
   const threads = native.info().threads;
-  const recs = native.benchKernels(`peak,quick,threads=${threads}`).map((s) => JSON.parse(s) as { gflops: number | null });
+  const recs = native.benchKernels(`peak,threads=${threads}`).map((s) => JSON.parse(s) as { gflops: number | null });
   return Math.max(...recs.map((r) => r.gflops ?? 0));
 }
 
