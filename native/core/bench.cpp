@@ -389,6 +389,22 @@ class Runner {
   }
 
   void memory(int t) {
+    // The vectorised exp alone on an L2-resident block: the ceiling of the exp-bound kernels
+    // (softmax, cross-entropy, GELU), in elements per second and as bytes of a read + write.
+    {
+      const int64_t n = 1 << 16;
+      Buf x(n), y(n);
+      lmt_fill_uniform(x.p, n, -20.0f, 0.0f, 17, 0);
+      const int reps = 64;
+      double s = time_median([&] {
+        lmt::parallel_for(reps, 1, [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) g_sink = (float)lmt::exp_sum(y.p, x.p, 0.0f, n);
+        });
+      }, o_.target);
+      double el = (double)n * reps / s;
+      emit(fmt("{\"kernel\":\"exp\",\"layout\":\"in L2 (256 KiB)\",\"shape\":\"%lld x %d\",\"threads\":%d,\"seconds\":%s,\"gflops\":null,\"gbps\":%s,\"gelem_per_s\":%s,\"ref\":\"copy\",\"ref_gflops\":null,\"ref_gbps\":%s,\"ratio\":%s}",
+               (long long)n, reps, t, num(s).c_str(), num(8.0 * el / 1e9).c_str(), num(el / 1e9).c_str(), num(copy_gbps_).c_str(), num(8.0 * el / 1e9 / copy_gbps_).c_str()));
+    }
     // Shapes of the `small` config (B*T = 2048 rows of 384, MLP 1536, vocab 8192); bytes are
     // the minimum traffic (each input read once, each output written once).
     const int64_t N = o_.quick ? 1024 : 2048, C = 384, H = 1536, V = 8192;

@@ -16,6 +16,12 @@ double exp_sum(float* out, const float* x, float sub, int64_t n);
 // The portable build of the same function and its scalar form (tests compare the paths).
 double exp_sum_scalar(float* out, const float* x, float sub, int64_t n);
 float exp1(float x);
+// Reductions accumulated in double SIMD lanes (vmath.cpp): sum x, sum a*b, sum (x - m)^2;
+// and the max of x (NaN if any element is NaN; -inf for n = 0).
+double sum(const float* x, int64_t n);
+double dot(const float* a, const float* b, int64_t n);
+double sum_sq_dev(const float* x, double m, int64_t n);
+float max_value(const float* x, int64_t n);
 
 // Runs fn(begin, end) over [0, n) split into chunks of at least `grain` items on the pool.
 // The calling thread takes part; nested calls (from inside fn) run serially.

@@ -160,6 +160,158 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(float* out, const float*
 }
 #endif
 
+
+// ---- reductions: double accumulation in SIMD lanes (each float is exact in double, so the
+// only rounding is that of the double adds), NaN-propagating max ---------------------------
+
+struct Reductions {
+  double (*sum)(const float*, int64_t);
+  double (*dot)(const float*, const float*, int64_t);
+  double (*sq_dev)(const float*, double, int64_t);
+  float (*max)(const float*, int64_t);
+};
+
+double sum_portable(const float* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+double dot_portable(const float* a, const float* b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += (double)a[i] * b[i];
+  return s;
+}
+double sq_dev_portable(const float* x, double m, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += (x[i] - m) * (x[i] - m);
+  return s;
+}
+float max_portable(const float* x, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] != x[i]) return x[i];
+    m = x[i] > m ? x[i] : m;
+  }
+  return m;
+}
+
+#ifdef LMT_X86
+__attribute__((target("avx512f"))) double hsum512d(__m512d a) {
+  double t[8];
+  _mm512_storeu_pd(t, a);
+  return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
+__attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) {
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
+    a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)));
+  }
+  return hsum512d(_mm512_add_pd(a0, a1)) + sum_portable(x + i, n - i);
+}
+__attribute__((target("avx512f"))) double dot_avx512(const float* a, const float* b, int64_t n) {
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i)), a0);
+    a1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 8)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i + 8)), a1);
+  }
+  return hsum512d(_mm512_add_pd(a0, a1)) + dot_portable(a + i, b + i, n - i);
+}
+__attribute__((target("avx512f"))) double sq_dev_avx512(const float* x, double m, int64_t n) {
+  const __m512d vm = _mm512_set1_pd(m);
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), vm);
+    __m512d d1 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)), vm);
+    a0 = _mm512_fmadd_pd(d0, d0, a0);
+    a1 = _mm512_fmadd_pd(d1, d1, a1);
+  }
+  return hsum512d(_mm512_add_pd(a0, a1)) + sq_dev_portable(x + i, m, n - i);
+}
+__attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
+  __m512 m = _mm512_set1_ps(-INFINITY);
+  __mmask16 nan = 0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    m = _mm512_max_ps(m, v);
+  }
+  if (nan) return NAN;
+  float t[16];
+  _mm512_storeu_ps(t, m);
+  float r = max_portable(x + i, n - i);
+  if (r != r) return r;
+  for (float v : t) r = v > r ? v : r;
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) double hsum256d(__m256d a) {
+  double t[4];
+  _mm256_storeu_pd(t, a);
+  return (t[0] + t[1]) + (t[2] + t[3]);
+}
+__attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+    a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
+  }
+  return hsum256d(_mm256_add_pd(a0, a1)) + sum_portable(x + i, n - i);
+}
+__attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    a0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i)), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), a0);
+    a1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), a1);
+  }
+  return hsum256d(_mm256_add_pd(a0, a1)) + dot_portable(a + i, b + i, n - i);
+}
+__attribute__((target("avx2,fma"))) double sq_dev_avx2(const float* x, double m, int64_t n) {
+  const __m256d vm = _mm256_set1_pd(m);
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), vm);
+    __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)), vm);
+    a0 = _mm256_fmadd_pd(d0, d0, a0);
+    a1 = _mm256_fmadd_pd(d1, d1, a1);
+  }
+  return hsum256d(_mm256_add_pd(a0, a1)) + sq_dev_portable(x + i, m, n - i);
+}
+__attribute__((target("avx2,fma"))) float max_avx2(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-INFINITY), nan = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    m = _mm256_max_ps(m, v);
+  }
+  if (_mm256_movemask_ps(nan)) return NAN;
+  float t[8];
+  _mm256_storeu_ps(t, m);
+  float r = max_portable(x + i, n - i);
+  if (r != r) return r;
+  for (float v : t) r = v > r ? v : r;
+  return r;
+}
+#endif
+
+Reductions pick_reductions() {
+#ifdef LMT_X86
+  if (!std::getenv("LMT_NO_AVX512") && __builtin_cpu_supports("avx512f")) return {sum_avx512, dot_avx512, sq_dev_avx512, max_avx512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {sum_avx2, dot_avx2, sq_dev_avx2, max_avx2};
+#endif
+  return {sum_portable, dot_portable, sq_dev_portable, max_portable};
+}
+
+const Reductions g_red = pick_reductions();
+
 using ExpSumFn = double (*)(float*, const float*, float, int64_t);
 
 ExpSumFn pick() {
@@ -181,5 +333,10 @@ double exp_sum(float* out, const float* x, float sub, int64_t n) { return g_exp_
 double exp_sum_scalar(float* out, const float* x, float sub, int64_t n) { return exp_sum_portable(out, x, sub, n); }
 
 float exp1(float x) { return exp_scalar(x); }
+
+double sum(const float* x, int64_t n) { return g_red.sum(x, n); }
+double dot(const float* a, const float* b, int64_t n) { return g_red.dot(a, b, n); }
+double sum_sq_dev(const float* x, double m, int64_t n) { return g_red.sq_dev(x, m, n); }
+float max_value(const float* x, int64_t n) { return g_red.max(x, n); }
 
 }  // namespace lmt

@@ -50,8 +50,7 @@ extern "C" lmt_status lmt_cross_entropy_forward(float* losses, float* lse, const
   lmt::parallel_for(N, std::max<int64_t>(1, 16384 / V), [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       const float* x = logits + i * V;  // (V)
-      float m = -INFINITY;
-      for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
+      const float m = lmt::max_value(x, V);
       const double z = lmt::exp_sum(nullptr, x, m, V);
       double sx = 0;  // only label smoothing needs the row sum: in float blocks, then double
       if (eps > 0) {
@@ -107,8 +106,7 @@ extern "C" lmt_status lmt_cross_entropy_backward(float* dlogits, const float* dl
       } else {
         // The saved float lse is off by up to half an ulp (5e-4 at 1e4), and exp(x - lse)
         // inherits that as a relative error: recompute the row relative to its max instead.
-        float m = -INFINITY;
-        for (int64_t v = 0; v < V; ++v) m = std::max(m, x[v]);
+        const float m = lmt::max_value(x, V);
         const double z = lmt::exp_sum(dx, x, m, V);
         const float inv = (float)(1.0 / z);
         for (int64_t v = 0; v < V; ++v) dx[v] = g * (dx[v] * inv - smooth);

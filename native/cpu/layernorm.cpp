@@ -26,6 +26,19 @@ void reduce_blocks(float* out, const std::vector<float>& part, int64_t nblocks, 
   });
 }
 
+// One row of the backward: norm = (x - m) r, dnorm = dout * weight, and the row's share of
+// dweight (and dbias). Every pointer is distinct: restrict lets the loop vectorise.
+void ln_row_terms(const float* __restrict x, const float* __restrict g, const float* __restrict w, float m, float r,
+                  float* __restrict norm, float* __restrict dn, float* __restrict dw, float* __restrict db, int64_t C) {
+  for (int64_t j = 0; j < C; ++j) {
+    norm[j] = (x[j] - m) * r;
+    dn[j] = g[j] * w[j];
+    dw[j] += g[j] * norm[j];
+  }
+  if (db)
+    for (int64_t j = 0; j < C; ++j) db[j] += g[j];
+}
+
 }  // namespace
 
 extern "C" lmt_status lmt_layernorm_forward(float* out, float* mean, float* rstd,
@@ -46,11 +59,9 @@ extern "C" lmt_status lmt_layernorm_forward(float* out, float* mean, float* rstd
   lmt::parallel_for(N, std::max<int64_t>(1, 4096 / C), [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       const float* xi = x + i * C;  // (C)
-      double s = 0;
-      for (int64_t j = 0; j < C; ++j) s += xi[j];
-      double m = s / (double)C;
-      double v = 0;  // two passes over a cached row: no cancellation from E[x^2] - m^2
-      for (int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
+      double m = lmt::sum(xi, C) / (double)C;
+      // two passes over a cached row: no cancellation from E[x^2] - m^2
+      double v = lmt::sum_sq_dev(xi, m, C);
       float r = (float)(1.0 / std::sqrt(v / (double)C + (double)eps));
       float mf = (float)m;
       float* oi = out + i * C;
@@ -90,6 +101,11 @@ extern "C" lmt_status lmt_layernorm_backward(float* dx, float* dweight, float* d
   int64_t rows = param_block_rows(N), nblocks = (N + rows - 1) / rows;
   std::vector<float> dw_part((size_t)(nblocks * C)), db_part((size_t)(nblocks * C));
   lmt::parallel_for(nblocks, 1, [&](int64_t b0, int64_t b1) {
+    // norm and dnorm of one row, so that every loop below is a plain vector loop and the
+    // two row sums run in double SIMD lanes.
+    std::vector<float> tmp((size_t)(2 * C));
+    float* norm = tmp.data();
+    float* dn = norm + C;
     for (int64_t blk = b0; blk < b1; ++blk) {
       float* dw = dw_part.data() + blk * C;  // (C) partial over this block's rows
       float* db = db_part.data() + blk * C;
@@ -99,21 +115,10 @@ extern "C" lmt_status lmt_layernorm_backward(float* dx, float* dweight, float* d
         float m = mean[i], r = rstd[i];
         // dx = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)), dnorm = dout*weight:
         // term 1 is the direct path, terms 2 and 3 flow through mean and rstd.
-        double sdn = 0, sdnn = 0;
-        for (int64_t j = 0; j < C; ++j) {
-          float norm = (xi[j] - m) * r;
-          float dn = gi[j] * weight[j];
-          sdn += dn;
-          sdnn += dn * norm;
-          dw[j] += gi[j] * norm;
-          db[j] += gi[j];
-        }
-        float mdn = (float)(sdn / (double)C), mdnn = (float)(sdnn / (double)C);
+        ln_row_terms(xi, gi, weight, m, r, norm, dn, dw, db, C);
+        float mdn = (float)(lmt::sum(dn, C) / (double)C), mdnn = (float)(lmt::dot(dn, norm, C) / (double)C);
         float* dxi = dx + i * C;
-        for (int64_t j = 0; j < C; ++j) {
-          float norm = (xi[j] - m) * r;
-          dxi[j] = r * (gi[j] * weight[j] - mdn - norm * mdnn);
-        }
+        for (int64_t j = 0; j < C; ++j) dxi[j] = r * (dn[j] - mdn - norm[j] * mdnn);
       }
     }
   });
@@ -139,8 +144,7 @@ extern "C" lmt_status lmt_rmsnorm_forward(float* out, float* rstd, const float* 
   lmt::parallel_for(N, std::max<int64_t>(1, 4096 / C), [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       const float* xi = x + i * C;  // (C)
-      double ss = 0;
-      for (int64_t j = 0; j < C; ++j) ss += (double)xi[j] * xi[j];
+      double ss = lmt::dot(xi, xi, C);
       float r = (float)(1.0 / std::sqrt(ss / (double)C + (double)eps));
       float* oi = out + i * C;
       for (int64_t j = 0; j < C; ++j) oi[j] = xi[j] * r * weight[j];
@@ -171,6 +175,9 @@ extern "C" lmt_status lmt_rmsnorm_backward(float* dx, float* dweight, const floa
   int64_t rows = param_block_rows(N), nblocks = (N + rows - 1) / rows;
   std::vector<float> dw_part((size_t)(nblocks * C));
   lmt::parallel_for(nblocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> tmp((size_t)(2 * C));
+    float* norm = tmp.data();
+    float* dn = norm + C;
     for (int64_t blk = b0; blk < b1; ++blk) {
       float* dw = dw_part.data() + blk * C;  // (C)
       for (int64_t i = blk * rows; i < std::min(N, (blk + 1) * rows); ++i) {
@@ -179,15 +186,10 @@ extern "C" lmt_status lmt_rmsnorm_backward(float* dx, float* dweight, const floa
         float r = rstd[i];
         // No mean is subtracted, so only the rstd path adds a term: dx = rstd * (dnorm -
         // norm * mean(dnorm * norm)).
-        double sdnn = 0;
-        for (int64_t j = 0; j < C; ++j) {
-          float norm = xi[j] * r;
-          sdnn += gi[j] * weight[j] * norm;
-          dw[j] += gi[j] * norm;
-        }
-        float mdnn = (float)(sdnn / (double)C);
+        ln_row_terms(xi, gi, weight, 0.0f, r, norm, dn, dw, nullptr, C);
+        float mdnn = (float)(lmt::dot(dn, norm, C) / (double)C);
         float* dxi = dx + i * C;
-        for (int64_t j = 0; j < C; ++j) dxi[j] = r * (gi[j] * weight[j] - xi[j] * r * mdnn);
+        for (int64_t j = 0; j < C; ++j) dxi[j] = r * (dn[j] - norm[j] * mdnn);
       }
     }
   });

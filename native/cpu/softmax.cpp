@@ -36,20 +36,13 @@ extern "C" lmt_status lmt_softmax_forward(float* out, const float* x, const floa
       const float* xr = x + r * cols;
       float* o = out + r * cols;
       // Pass 1: masked scores (staged in `o`) and their max.
-      float mx = -INFINITY;
       if (mask) {
         const float* mr = mask + ((r / mask_div) % mask_rows) * cols;
-        for (int64_t j = 0; j < cols; ++j) {
-          float z = xr[j] + mr[j];
-          o[j] = z;
-          mx = (z > mx || z != z) ? z : mx;  // NaN sticks, and propagates
-        }
-      } else {
-        for (int64_t j = 0; j < cols; ++j) {
-          o[j] = xr[j];
-          mx = (xr[j] > mx || xr[j] != xr[j]) ? xr[j] : mx;
-        }
+        for (int64_t j = 0; j < cols; ++j) o[j] = xr[j] + mr[j];
+      } else if (o != xr) {
+        for (int64_t j = 0; j < cols; ++j) o[j] = xr[j];
       }
+      const float mx = lmt::max_value(o, cols);  // NaN if any score is NaN: it propagates
       if (mx == -INFINITY) {  // fully masked
         for (int64_t j = 0; j < cols; ++j) o[j] = 0.0f;
         continue;
