@@ -87,7 +87,7 @@ export function renderReport(data: ReportData): string {
 <p id="summary"></p>
 <h2>Evaluation after each stage</h2>
 <div id="table"></div>
-<p class="legend">ppl: perplexity of held-out text. cloze: the model completes a held-out fact sentence with the right value (knowledge from pretraining). QA EM: its greedy answer to a held-out question equals the reference (the facts of these questions are never in the SFT data). pref acc: DPO's implicit reward log π − log π<sub>SFT</sub> ranks the chosen answer of a held-out pair first (0.5 at the SFT model by construction). reward: the reward model's mean score of the stage's held-out answers.</p>
+<p class="legend">ppl: perplexity of held-out text. cloze: the model completes a held-out fact sentence with the right value (knowledge from pretraining). QA EM: its greedy answer to a held-out question equals the reference (the facts of these questions are never in the SFT data). pref acc: DPO's implicit reward log π − log π<sub>SFT</sub> ranks the chosen answer of a held-out pair first (0.5 at the SFT model by construction). reward: the exact-answer reward of the stage's held-out answers (1 right value about the asked country, 0.5 right value about another, 0.25 hedged, 0 wrong); rm_score: the trained reward model's mean score of the same answers.</p>
 <h2>Training curves</h2>
 <div id="charts" class="charts"></div>
 <h2>Held-out answers, stage by stage</h2>

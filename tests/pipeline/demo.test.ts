@@ -59,6 +59,10 @@ describe('lmtrain demo --quick', () => {
     expect(m.sft.preference_accuracy).toBe(0.5);
     expect(m.dpo.preference_accuracy).toBeGreaterThan(0.5);
     expect(m.reward.rm_accuracy).toBeGreaterThanOrEqual(0);
+    // The reward model scored the earlier stages' answers once it existed (stage_metrics records).
+    expect(Number.isFinite(m.pretrain.rm_score) && Number.isFinite(m.sft.rm_score)).toBe(true);
+    // The exact-answer reward follows exact match: SFT answers earn more than pretraining's.
+    expect(m.sft.reward).toBeGreaterThan(m.pretrain.reward);
     for (const f of ['tokenizer.json', 'metrics.jsonl', 'report.html', 'data/corpus.jsonl', 'data/sft_train.jsonl', 'data/prefs_heldout.jsonl',
       'pretrain/model.safetensors', 'sft/model.safetensors', 'reward/model.safetensors', 'dpo/model.safetensors'])
       expect(existsSync(join(dir, f)), f).toBe(true);
@@ -92,7 +96,7 @@ describe('lmtrain demo --quick', () => {
       expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
       expect(facts.rows).toEqual(['data', 'tokenizer', 'pretrain', 'sft', 'reward', 'dpo']);
       expect(facts.charts.map((c) => c.stage)).toEqual(['pretrain', 'sft', 'reward', 'dpo']);
-      // The reward column is filled for every policy stage, the earlier ones after the fact (stage_metrics records).
+      // The reward column is filled for every policy stage.
       expect(facts.rewards.map((x) => x !== '—')).toEqual([false, false, true, true, false, true]);
       for (const c of facts.charts) {
         expect(c.points, c.stage!).toBeGreaterThanOrEqual(10);
