@@ -20,9 +20,13 @@ export function scoreWith(fn: RewardFn, prompts: readonly string[], completions:
 
 const norm = (s: string): string => s.replace(/\s+/g, ' ').trim().toLowerCase();
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** Whole-word match for Latin text and numbers; plain substring for Chinese. */
+/**
+ * Whole-word match for Latin words; numbers match between non-digits (so "13" is found in
+ * "大约有13百万" but not in "113"); plain substring for Chinese.
+ */
 function mentions(text: string, value: string): boolean {
   if (/^[\p{Script=Han}]/u.test(value)) return text.includes(value);
+  if (/^\d+$/.test(value)) return new RegExp(`(^|\\D)${value}($|\\D)`, 'u').test(text);
   return new RegExp(`(^|[^\\p{L}\\p{N}])${escape(norm(value))}($|[^\\p{L}\\p{N}])`, 'u').test(text);
 }
 const valuesOf = (c: Country, f: FactKind): string[] => (f === 'population' ? [String(c.population)] : [c[f].en, c[f].zh]);
@@ -50,7 +54,10 @@ export function exactAnswerReward(world: World): RewardFn {
     if (!q) throw new ArgumentError(`exactAnswerReward: prompt ${JSON.stringify(p)} is not a question about this world`);
     const text = norm(completions[i]);
     if (!q.right.some((v) => mentions(text, v))) return 0;
-    if (q.wrong.some((v) => mentions(text, v))) return 0.25;
+    // Wrong values are looked for outside the asked country's own name, which can contain
+    // another country's value as a substring ("达米亚" holds "米亚").
+    const rest = q.names.reduce((t, n) => t.split(norm(n)).join(' '), text);
+    if (q.wrong.some((v) => mentions(rest, v))) return 0.25;
     // The right value about the wrong country ("The leader of Y is <X's leader>") is half right.
     return q.names.some((n) => mentions(text, n)) ? 1 : 0.5;
   });
