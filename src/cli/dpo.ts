@@ -23,6 +23,7 @@ const DPO_SPEC: Record<string, OptionSpec> = {
   ...COMMON,
   loss: { type: 'string', help: 'sigmoid | ipo | hinge | simpo (sigmoid)' },
   gamma: { type: 'number', help: 'SimPO margin (0.5)' },
+  sftWeight: { type: 'number', help: 'weight of an SFT term on the chosen answers (RPO; 0 = off)' },
 };
 
 function report(r: DpoResult, json: boolean): void {
@@ -41,7 +42,7 @@ export async function runDpoCli(args: string[]): Promise<number> {
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     outDir: need('dpo', o.out as string | undefined, '--out'),
     loss: ((o.loss as string | undefined) ?? 'sigmoid') as DpoLossName,
-    beta: (o.beta as number | undefined) ?? 0.1, gamma: o.gamma as number | undefined,
+    beta: (o.beta as number | undefined) ?? 0.1, gamma: o.gamma as number | undefined, sftWeight: o.sftWeight as number | undefined,
     batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,

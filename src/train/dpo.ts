@@ -33,6 +33,8 @@ export interface DpoConfig {
   beta: number;
   /** SimPO's margin. */
   gamma?: number;
+  /** Weight of the SFT (negative log-likelihood) term on the chosen answers (RPO); 0 = off. */
+  sftWeight?: number;
   labelSmoothing?: number;
   /** Pairs per step. */
   batchSize: number;
@@ -120,7 +122,7 @@ export function runDpo(cfg: DpoConfig): DpoResult {
           refChosen: tensor(Float32Array.from(idx, (i) => refC[i]), [n]), refRejected: tensor(Float32Array.from(idx, (i) => refR[i]), [n]),
           chosenLengths: tensor(Float32Array.from(idx, (i) => Math.max(1, train[i].chosen.length)), [n]),
           rejectedLengths: tensor(Float32Array.from(idx, (i) => Math.max(1, train[i].rejected.length)), [n]),
-        }, { beta: cfg.beta, gamma: cfg.gamma, labelSmoothing: cfg.labelSmoothing }).loss;
+        }, { beta: cfg.beta, gamma: cfg.gamma, labelSmoothing: cfg.labelSmoothing, sftWeight: cfg.sftWeight }).loss;
       },
       tokens: (idx: number[]) => idx.reduce((s, i) => s + train[i].chosen.ids.length + train[i].rejected.ids.length, 0),
       evaluate: () => {

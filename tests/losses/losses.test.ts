@@ -31,6 +31,19 @@ describe('DPO family', () => {
     close([r.loss.item()], [Math.log(1 + Math.exp(-3.5))]);
     expect(() => dpoLoss('sigmoid', { policyChosen: t([-1]), policyRejected: t([-1]) }, { beta: 0.1 })).toThrow(ArgumentError);
   }));
+  it('sftWeight adds the chosen answers\' per-token NLL (RPO)', () => tidy(() => {
+    // pc = [-5, -9] over 2 and 3 tokens: NLL per token = mean(2.5, 3) = 2.75; sigmoid part as above (h = 2 and 0).
+    const x = { policyChosen: t([-5, -9]), policyRejected: t([-7, -9]), refChosen: t([-6, -9]), refRejected: t([-6, -9]), chosenLengths: t([2, 3]) };
+    const base = (Math.log(1 + Math.exp(-0.2)) + Math.log(2)) / 2;
+    close([dpoLoss('sigmoid', x, { beta: 0.1, sftWeight: 0.5 }).loss.item()], [base + 0.5 * 2.75]);
+    close([dpoLoss('sigmoid', x, { beta: 0.1, sftWeight: 0 }).loss.item()], [base]);
+    x.policyChosen.requiresGrad = true;
+    backward(dpoLoss('sigmoid', x, { beta: 0.1, sftWeight: 1 }).loss);
+    // d/dpc_0 = (-0.1 sigmoid(-0.2)) / 2 - 1 / (2 * 2)
+    close(x.policyChosen.grad!.toArray().slice(0, 1), [(-0.1 / (1 + Math.exp(0.2))) / 2 - 0.25]);
+    expect(() => dpoLoss('sigmoid', l(), { beta: 0.1, sftWeight: 1 })).toThrow(/needs chosenLengths/);
+    expect(() => dpoLoss('sigmoid', x, { beta: 0.1, sftWeight: -1 })).toThrow(ArgumentError);
+  }));
   it('the gradient raises the chosen and lowers the rejected log-prob', () => tidy(() => {
     const x = l();
     x.policyChosen.requiresGrad = true;

@@ -28,6 +28,12 @@ export interface DpoOpts {
   gamma?: number;
   /** Label smoothing for the sigmoid loss (conservative DPO), default 0. */
   labelSmoothing?: number;
+  /**
+   * Weight of an SFT term on the chosen completions, the mean per-token negative log-likelihood
+   * -pc/|c| (RPO, Pang et al. 2024; TRL's rpo_alpha). Default 0. It keeps DPO from lowering the
+   * likelihood of the answers it prefers. Needs chosenLengths.
+   */
+  sftWeight?: number;
 }
 
 export interface DpoOutput {
@@ -66,7 +72,7 @@ export const DPO_LOSSES: Record<'sigmoid' | 'ipo' | 'hinge' | 'simpo', LossFn> =
 };
 
 function divLen(x: Tensor, len: Tensor): Tensor {
-  if (Array.from(len.toArray()).some((v) => !(v > 0))) throw new ArgumentError('simpo: completion lengths must be positive');
+  if (Array.from(len.toArray()).some((v) => !(v > 0))) throw new ArgumentError('dpo: completion lengths must be positive');
   return div(x, len);
 }
 
@@ -76,7 +82,13 @@ export function dpoLoss(name: DpoLossName, l: PreferenceLogps, o: DpoOpts): DpoO
   const fn = DPO_LOSSES[name];
   if (!fn) throw new ArgumentError(`dpo: unknown loss '${String(name)}' (sigmoid, ipo, hinge, simpo)`);
   if (!(o.beta > 0)) throw new ArgumentError(`dpo: beta must be > 0, got ${o.beta}`);
-  const loss = mean(fn(l, o));
+  const w = o.sftWeight ?? 0;
+  if (!(w >= 0) || !Number.isFinite(w)) throw new ArgumentError(`dpo: sftWeight must be a finite number >= 0, got ${o.sftWeight}`);
+  let loss = mean(fn(l, o));
+  if (w > 0) {
+    if (!l.chosenLengths) throw new ArgumentError('dpo: sftWeight needs chosenLengths');
+    loss = sub(loss, affine(mean(divLen(l.policyChosen, l.chosenLengths)), w));
+  }
   const rewards = noGrad(() => {
     if (l.refChosen && l.refRejected)
       return [affine(sub(l.policyChosen, l.refChosen), o.beta).toArray(), affine(sub(l.policyRejected, l.refRejected), o.beta).toArray()];
