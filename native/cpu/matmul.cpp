@@ -50,6 +50,12 @@ void pack_a(float* dst, const Operand& A, int64_t i0, int64_t mc, int64_t p0, in
         for (; r < rows; ++r) d[p * MR + r] = s[r];
         for (; r < MR; ++r) d[p * MR + r] = 0.0f;
       }
+    } else if (rows == MR) {
+      // Row p of the sliver gathers one float from each of the MR rows: MR sequential read
+      // streams and one sequential write, instead of MR strided passes over the sliver.
+      const float* s = A.p + (i0 + is) * A.ld + p0;
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t r = 0; r < MR; ++r) d[p * MR + r] = s[r * A.ld + p];
     } else {
       for (int64_t r = 0; r < MR; ++r) {
         if (r < rows) {
@@ -76,6 +82,11 @@ void pack_b(float* dst, const Operand& B, int64_t p0, int64_t kc, int64_t j0, in
         for (; c < cols; ++c) d[p * NR + c] = s[c];
         for (; c < NR; ++c) d[p * NR + c] = 0.0f;
       }
+    } else if (cols == NR) {
+      // As in pack_a: one sequential write per k step, NR sequential read streams.
+      const float* s = B.p + (j0 + js) * B.ld + p0;
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t c = 0; c < NR; ++c) d[p * NR + c] = s[c * B.ld + p];
     } else {
       for (int64_t c = 0; c < NR; ++c) {
         if (c < cols) {
@@ -160,14 +171,55 @@ __attribute__((target("avx512f"))) void micro_avx512(float* acc, const float* a,
 }
 #endif
 
+#ifdef LMT_X86
+// The same product for a full 12 x 32 tile, written straight into C from the registers with
+// store_tile's arithmetic (separate multiply and add, no FMA), so an element's value does not
+// depend on which path wrote it. Saves the round trip through `acc` that dominates small
+// products.
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void micro_avx512_c(float* cp, int64_t ldc, const float* a,
+                                                        const float* b, int64_t kc, float alpha,
+                                                        float beta, bool first) {
+  constexpr int MR = 12, NR = 32;
+  __m512 c[MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 x = _mm512_set1_ps(a[r]);
+      c[r][0] = _mm512_fmadd_ps(x, b0, c[r][0]);
+      c[r][1] = _mm512_fmadd_ps(x, b1, c[r][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    float* cr = cp + r * ldc;
+    for (int h = 0; h < 2; ++h) {
+      __m512 v = _mm512_mul_ps(va, c[r][h]);
+      if (!first) v = _mm512_add_ps(_mm512_loadu_ps(cr + 16 * h), v);
+      else if (beta != 0.0f) v = _mm512_add_ps(v, _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16 * h)));
+      _mm512_storeu_ps(cr + 16 * h, v);
+    }
+  }
+}
+#endif
+
+using MicroKernelC = void (*)(float* c, int64_t ldc, const float* a, const float* b, int64_t kc,
+                              float alpha, float beta, bool first);
+
 struct Kernel {
   MicroKernel fn;
   int mr, nr;
+  MicroKernelC full = nullptr;  // optional: full tiles straight into C
 };
 
 Kernel pick_kernel() {
 #ifdef LMT_X86
-  if (!std::getenv("LMT_NO_AVX512") && __builtin_cpu_supports("avx512f")) return {micro_avx512, 12, 32};
+  if (!std::getenv("LMT_NO_AVX512") && __builtin_cpu_supports("avx512f")) return {micro_avx512, 12, 32, micro_avx512_c};
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {micro_avx2, 6, 16};
 #endif
   return {micro_generic, 6, 16};
@@ -204,7 +256,7 @@ void scale_c(float* c, int64_t ldc, int64_t m0, int64_t m1, int64_t N, float bet
 
 // One task: rows [m0, m1) x cols [n0, n1) of C_b, all of K.
 template <int MR, int NR>
-void gemm_block(MicroKernel kern, float* c, int64_t ldc, const Operand& A, const Operand& B,
+void gemm_block(MicroKernel kern, MicroKernelC full, float* c, int64_t ldc, const Operand& A, const Operand& B,
                 int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, float alpha,
                 float beta, std::vector<float>& abuf, std::vector<float>& bbuf) {
   alignas(64) float acc[MR * NR];
@@ -224,8 +276,13 @@ void gemm_block(MicroKernel kern, float* c, int64_t ldc, const Operand& A, const
           int m = (int)std::min<int64_t>(MR, mc - ir);
           for (int64_t jr = 0; jr < nc; jr += NR) {
             int n = (int)std::min<int64_t>(NR, nc - jr);
-            kern(acc, abuf.data() + ir * kc, bbuf.data() + jr * kc, kc);
-            store_tile<NR>(c + (ic + ir) * ldc + jc + jr, ldc, acc, m, n, alpha, beta, pc == 0);
+            float* ct = c + (ic + ir) * ldc + jc + jr;
+            if (full && m == MR && n == NR) {
+              full(ct, ldc, abuf.data() + ir * kc, bbuf.data() + jr * kc, kc, alpha, beta, pc == 0);
+            } else {
+              kern(acc, abuf.data() + ir * kc, bbuf.data() + jr * kc, kc);
+              store_tile<NR>(ct, ldc, acc, m, n, alpha, beta, pc == 0);
+            }
           }
         }
       }
@@ -299,7 +356,7 @@ extern "C" lmt_status lmt_matmul(float* c, const float* a, const float* b, int64
       Operand A{a + bi * sa, lda, trans_a != 0};
       Operand B{b + bi * sb, ldb, trans_b != 0};
       auto block = kern.mr == 12 ? gemm_block<12, 32> : gemm_block<6, 16>;
-      block(kern.fn, c + bi * sc, ldc, A, B, i0, std::min(M, i0 + mstep), j0,
+      block(kern.fn, kern.full, c + bi * sc, ldc, A, B, i0, std::min(M, i0 + mstep), j0,
             std::min(N, j0 + nstep), K, alpha, beta, abuf, bbuf);
     }
   });
