@@ -35,25 +35,25 @@ extern "C" lmt_status lmt_softmax_forward(float* out, const float* x, const floa
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * cols;
       float* o = out + r * cols;
-      // Pass 1: masked scores (staged in `o`) and their max.
+      // Pass 1: the scores z (x itself, or x + mask staged in `o`) and their max.
+      const float* z = xr;
       if (mask) {
         const float* mr = mask + ((r / mask_div) % mask_rows) * cols;
         for (int64_t j = 0; j < cols; ++j) o[j] = xr[j] + mr[j];
-      } else if (o != xr) {
-        for (int64_t j = 0; j < cols; ++j) o[j] = xr[j];
+        z = o;
       }
-      const float mx = lmt::max_value(o, cols);  // NaN if any score is NaN: it propagates
+      const float mx = lmt::max_value(z, cols);  // NaN if any score is NaN: it propagates
       if (mx == -INFINITY) {  // fully masked
         for (int64_t j = 0; j < cols; ++j) o[j] = 0.0f;
         continue;
       }
-      // Pass 2: sum of exp(z - max) in double; pass 3: normalise.
+      // Pass 2: exp(z - max) and its sum (double); pass 3: normalise.
       if (log) {
-        const double sum = lmt::exp_sum(nullptr, o, mx, cols);
+        const double sum = lmt::exp_sum(nullptr, z, mx, cols);
         const float ls = (float)std::log(sum);
-        for (int64_t j = 0; j < cols; ++j) o[j] = (o[j] - mx) - ls;
+        for (int64_t j = 0; j < cols; ++j) o[j] = (z[j] - mx) - ls;
       } else {
-        const double sum = lmt::exp_sum(o, o, mx, cols);
+        const double sum = lmt::exp_sum(o, z, mx, cols);
         const float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < cols; ++j) o[j] *= inv;
       }

@@ -14,12 +14,14 @@ const KERNEL_SPEC: Record<string, OptionSpec> = {
   quick: { type: 'boolean', help: 'fewer shapes, shorter timings (about 20 s)' },
   suite: { type: 'list', help: 'peak copy gemm attention memory (default: all)' },
   threads: { type: 'list', help: 'thread counts to measure (default: 1 and the pool size)' },
+  device: { type: 'string', help: 'cpu (CUDA kernels are not built yet)' },
   json: { type: 'boolean', help: 'print one JSON array of {kernel, layout, shape, seconds, gflops, ref, ref_gflops, ratio}' },
 };
 const TRAIN_SPEC: Record<string, OptionSpec> = {
   config: { type: 'string', help: `${Object.keys(BENCH_CONFIGS).join(' | ')} (ARCHITECTURE.md §7)` },
   steps: { type: 'number', help: 'timed steps (10)' },
   warmup: { type: 'number', help: 'untimed steps first (2)' },
+  device: { type: 'string', help: 'cpu (CUDA kernels are not built yet)' },
   json: { type: 'boolean', help: 'print one JSON object {config, tokens_per_s, ms_per_step, peak_rss_mib, gflops, pct_peak}' },
 };
 
@@ -35,6 +37,10 @@ export function benchKernels(opts: { quick?: boolean; suites?: string[]; threads
   return native.benchKernels(words.length ? words.join(',') : 'all').map((s) => JSON.parse(s) as KernelRecord);
 }
 
+function checkDevice(cmd: string, d: unknown): void {
+  if (d !== undefined && d !== 'cpu') throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(d)}' (CUDA kernels are not built yet; \`lmtrain info\` shows the CUDA status)`);
+}
+
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
 export async function runBenchCli(args: string[]): Promise<number> {
@@ -42,6 +48,7 @@ export async function runBenchCli(args: string[]): Promise<number> {
   if (what === 'kernels') {
     const o = parseArgs('bench kernels', rest, KERNEL_SPEC);
     if (o.help) { console.log(usage('bench kernels', KERNEL_SPEC)); return 0; }
+    checkDevice('bench kernels', o.device);
     const suites = (o.suite as string[] | undefined) ?? [];
     for (const s of suites) if (!['peak', 'copy', 'gemm', 'attention', 'memory'].includes(s)) throw new ArgumentError(`bench kernels: unknown suite '${s}' (peak, copy, gemm, attention, memory)`);
     const threads = ((o.threads as string[] | undefined) ?? []).map((t) => {
@@ -65,6 +72,7 @@ export async function runBenchCli(args: string[]): Promise<number> {
   if (what === 'train') {
     const o = parseArgs('bench train', rest, TRAIN_SPEC);
     if (o.help) { console.log(usage('bench train', TRAIN_SPEC)); return 0; }
+    checkDevice('bench train', o.device);
     const config = (o.config as string | undefined) ?? 'tiny';
     const r = runTrainBench({ config, steps: o.steps as number | undefined, warmup: o.warmup as number | undefined,
       onStep: o.json ? undefined : (i, ms) => process.stderr.write(`  step ${i}: ${ms.toFixed(1)} ms\n`) });

@@ -54,6 +54,8 @@ describe('lmtrain bench', () => {
     await expect(runBenchCli(['kernels', '--suite', 'fft'])).rejects.toThrow(ArgumentError);
     await expect(runBenchCli(['kernels', '--threads', '0'])).rejects.toThrow(/--threads takes integers/);
     await expect(runBenchCli(['nothing'])).rejects.toThrow(/expected 'kernels' or 'train'/);
+    await expect(runBenchCli(['train', '--device', 'cuda'])).rejects.toThrow(/--device must be cpu/);
+    await expect(runBenchCli(['kernels', '--device', 'gpu'])).rejects.toThrow(/--device must be cpu/);
     for (const bad of ['', 'x', 'gemm,bogus', 'threads=0', 'threads=99999', 'threads=2x', 'a'.repeat(300)])
       expect(() => native.benchKernels(bad), JSON.stringify(bad)).toThrow(ArgumentError);
     expect(() => (native.benchKernels as unknown as (...a: unknown[]) => unknown)(1)).toThrow(ArgumentError);
