@@ -146,36 +146,9 @@ __attribute__((target("avx2,fma"))) void micro_avx2(float* acc, const float* a,
   _mm256_storeu_ps(acc + 5 * NR, c50); _mm256_storeu_ps(acc + 5 * NR + 8, c51);
 }
 
-__attribute__((target("avx512f"))) void micro_avx512(float* acc, const float* a,
-                                                      const float* b, int64_t kc) {
-  constexpr int MR = 12, NR = 32;
-  __m512 c[MR][2];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const __m512 x = _mm512_set1_ps(a[r]);
-      c[r][0] = _mm512_fmadd_ps(x, b0, c[r][0]);
-      c[r][1] = _mm512_fmadd_ps(x, b1, c[r][1]);
-    }
-    a += MR;
-    b += NR;
-  }
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) {
-    _mm512_storeu_ps(acc + r * NR, c[r][0]);
-    _mm512_storeu_ps(acc + r * NR + 16, c[r][1]);
-  }
-}
-#endif
-
-#ifdef LMT_X86
-// The same product for a full 12 x 32 tile, written straight into C from the registers with
-// store_tile's arithmetic (separate multiply and add, no FMA), so an element's value does not
-// depend on which path wrote it. Saves the round trip through `acc` that dominates small
-// products.
+// The 12 x 32 AVX-512 product, written straight into C from the registers with store_tile's
+// arithmetic (separate multiply and add, no FMA), so an element's value does not depend on
+// which path wrote it. Full tiles use it directly, saving the round trip through `acc`.
 __attribute__((target("avx512f"), optimize("fp-contract=off"))) void micro_avx512_c(float* cp, int64_t ldc, const float* a,
                                                         const float* b, int64_t kc, float alpha,
                                                         float beta, bool first) {
@@ -205,6 +178,13 @@ __attribute__((target("avx512f"), optimize("fp-contract=off"))) void micro_avx51
       _mm512_storeu_ps(cr + 16 * h, v);
     }
   }
+}
+
+// Edge tiles: the product into `acc` (alpha 1, beta 0: the stores are exact copies), from
+// where store_tile writes the valid part.
+__attribute__((target("avx512f"))) void micro_avx512(float* acc, const float* a, const float* b,
+                                                      int64_t kc) {
+  micro_avx512_c(acc, 32, a, b, kc, 1.0f, 0.0f, true);
 }
 #endif
 
