@@ -58,6 +58,12 @@ export function usage(cmd: string, spec: Record<string, OptionSpec>): string {
   return `usage: lmtrain ${cmd} [options]\n${lines.join('\n')}${file}`;
 }
 
+/** The CPU is the only device with kernels so far; anything else is a typed error naming the command. */
+export function requireCpu(cmd: string, device: unknown): void {
+  if (device !== undefined && device !== 'cpu')
+    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (CUDA kernels are not built yet; \`lmtrain info\` shows the CUDA status)`);
+}
+
 export function need<T>(cmd: string, v: T | undefined, flag: string): T {
   if (v === undefined || v === '') throw new ArgumentError(`${cmd}: ${flag} is required`);
   return v;

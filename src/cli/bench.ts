@@ -5,7 +5,7 @@
  * (OpenBLAS when it is installed, else a naive loop; a memcpy for bandwidth; the unfused path
  * for attention).
  */
-import { parseArgs, usage, type OptionSpec } from './args.js';
+import { parseArgs, usage, requireCpu, type OptionSpec } from './args.js';
 import { native } from '../native/binding.js';
 import { runTrainBench, BENCH_CONFIGS } from '../train/bench.js';
 import { ArgumentError } from '../errors.js';
@@ -37,10 +37,6 @@ export function benchKernels(opts: { quick?: boolean; suites?: string[]; threads
   return native.benchKernels(words.length ? words.join(',') : 'all').map((s) => JSON.parse(s) as KernelRecord);
 }
 
-function checkDevice(cmd: string, d: unknown): void {
-  if (d !== undefined && d !== 'cpu') throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(d)}' (CUDA kernels are not built yet; \`lmtrain info\` shows the CUDA status)`);
-}
-
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
 export async function runBenchCli(args: string[]): Promise<number> {
@@ -48,7 +44,7 @@ export async function runBenchCli(args: string[]): Promise<number> {
   if (what === 'kernels') {
     const o = parseArgs('bench kernels', rest, KERNEL_SPEC);
     if (o.help) { console.log(usage('bench kernels', KERNEL_SPEC)); return 0; }
-    checkDevice('bench kernels', o.device);
+    requireCpu('bench kernels', o.device);
     const suites = (o.suite as string[] | undefined) ?? [];
     for (const s of suites) if (!['peak', 'copy', 'gemm', 'attention', 'memory'].includes(s)) throw new ArgumentError(`bench kernels: unknown suite '${s}' (peak, copy, gemm, attention, memory)`);
     const threads = ((o.threads as string[] | undefined) ?? []).map((t) => {
@@ -72,7 +68,7 @@ export async function runBenchCli(args: string[]): Promise<number> {
   if (what === 'train') {
     const o = parseArgs('bench train', rest, TRAIN_SPEC);
     if (o.help) { console.log(usage('bench train', TRAIN_SPEC)); return 0; }
-    checkDevice('bench train', o.device);
+    requireCpu('bench train', o.device);
     const config = (o.config as string | undefined) ?? 'tiny';
     const r = runTrainBench({ config, steps: o.steps as number | undefined, warmup: o.warmup as number | undefined,
       onStep: o.json ? undefined : (i, ms) => process.stderr.write(`  step ${i}: ${ms.toFixed(1)} ms\n`) });

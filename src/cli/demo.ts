@@ -3,9 +3,8 @@
  * world (tokenizer, GPT pretraining, SFT, reward model, DPO; --all adds BERT, T5, a classifier,
  * PPO and GRPO), one evaluation table, sample answers, and DIR/report.html.
  */
-import { parseArgs, usage, type OptionSpec } from './args.js';
+import { parseArgs, usage, requireCpu, type OptionSpec } from './args.js';
 import { runDemo } from '../pipeline/demo.js';
-import { ArgumentError } from '../errors.js';
 
 const SPEC: Record<string, OptionSpec> = {
   quick: { type: 'boolean', help: 'the small version (about a minute on 2 cores)' },
@@ -19,8 +18,7 @@ const SPEC: Record<string, OptionSpec> = {
 export async function runDemoCli(args: string[]): Promise<number> {
   const o = parseArgs('demo', args, SPEC);
   if (o.help) { console.log(usage('demo', SPEC)); return 0; }
-  const device = (o.device as string | undefined) ?? 'cpu';
-  if (device !== 'cpu') throw new ArgumentError(`demo: --device must be cpu; got '${device}' (CUDA training kernels are not built yet; \`lmtrain info\` shows the CUDA status)`);
+  requireCpu('demo', o.device);
   const out = (o.out as string | undefined) ?? 'runs/demo';
   const json = !!o.json;
   const lines: string[] = [];

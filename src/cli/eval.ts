@@ -4,10 +4,7 @@ import { parseArgs, usage, need, type OptionSpec } from './args.js';
 import { GPT } from '../models/gpt.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { readDocuments } from '../data/readers.js';
-import { crossEntropy } from '../ops/cross_entropy.js';
-import { tensor } from '../tensor/creation.js';
-import { tidy } from '../tensor/scope.js';
-import { noGrad } from '../autograd/graph.js';
+import { sequenceNll } from '../train/lm_eval.js';
 
 const SPEC: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'checkpoint folder (a GPT)' },
@@ -27,16 +24,7 @@ export async function runEval(args: string[]): Promise<number> {
     const T = Math.min((o.seqLen as number | undefined) ?? model.config.n_positions, model.config.n_positions);
     const stream: number[] = [];
     for (const d of readDocuments(data)) stream.push(...tok.encode(d.text), tok.eosId);
-    let nll = 0, n = 0;
-    noGrad(() => {
-      for (let at = 0; at + 1 < stream.length; at += T) {
-        const w = stream.slice(at, at + T + 1);
-        if (w.length < 2) break;
-        const L = w.length - 1;
-        nll += tidy(() => crossEntropy(model.forward(tensor(Int32Array.from(w.slice(0, L)), [1, L])), tensor(Int32Array.from(w.slice(1)), [1, L]), { reduction: 'sum' }).item());
-        n += L;
-      }
-    });
+    const { nll, tokens: n } = sequenceNll(model, stream, T);
     const loss = nll / Math.max(n, 1);
     if (o.json) console.log(JSON.stringify({ tokens: n, loss, perplexity: Math.exp(loss) }));
     else console.log(`${n} tokens: loss ${loss.toFixed(4)}, perplexity ${Math.exp(loss).toFixed(2)}`);

@@ -39,7 +39,8 @@ import { GPT } from '../models/gpt.js';
 import { ChatMLTemplate, stopTokenIds } from '../sft/chat_template.js';
 import { instructionMessages, sftJsonlLine } from '../data/sft.js';
 import { generate } from '../generate/generate.js';
-import { crossEntropy } from '../ops/cross_entropy.js';
+import { sequenceNll } from '../train/lm_eval.js';
+import { readDocuments } from '../data/readers.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
@@ -131,17 +132,12 @@ export function evaluatePolicy(dir: string, d: DemoData, text: string[]): Policy
   try {
     return noGrad(() => {
       const T = model.config.n_positions;
-      // 1. perplexity over the held-out text, in windows of the model's context
+      // 1. perplexity over the held-out text, each document after <eos> as in training
       let nll = 0, n = 0;
       for (const doc of text) {
-        const ids = [tok.eosId, ...tok.encode(doc)];
-        for (let at = 0; at + 1 < ids.length; at += T) {
-          const w = ids.slice(at, at + T + 1);
-          const L = w.length - 1;
-          if (L < 1) break;
-          nll += tidy(() => crossEntropy(model.forward(tensor(Int32Array.from(w.slice(0, L)), [1, L])), tensor(Int32Array.from(w.slice(1)), [1, L]), { reduction: 'sum' }).item());
-          n += L;
-        }
+        const r = sequenceNll(model, [tok.eosId, ...tok.encode(doc)], T);
+        nll += r.nll;
+        n += r.tokens;
       }
       // 2. cloze: the answer sentence up to its value, completed greedily as plain text
       let cloze = 0;
@@ -190,7 +186,7 @@ function likelihoodAccuracy(p: PolicyEval): number {
   return acc / Math.max(1, p.lpChosen.length);
 }
 
-export const readJsonlText = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { text: string }).text);
+export const readJsonlText = (file: string): string[] => Array.from(readDocuments(file), (d) => d.text);
 
 const mean = (xs: ArrayLike<number>): number => {
   let t = 0;
