@@ -8,6 +8,14 @@
 
 #include "lmt/lmt.h"
 
+// Host-and-device functions (the RNG) compile for CUDA too, so both backends draw the same
+// numbers for the same (seed, counter).
+#ifdef __CUDACC__
+#define LMT_HD __host__ __device__ __forceinline__
+#else
+#define LMT_HD inline
+#endif
+
 namespace lmt {
 
 // Vectorised exp (vmath.cpp): out[i] = exp(x[i] - sub) for i < n (out may be x, or null to
@@ -33,7 +41,7 @@ int num_threads();
 struct Philox4 {
   uint32_t v[4];
 };
-inline Philox4 philox4x32(uint64_t key, uint64_t counter_lo, uint64_t counter_hi = 0) {
+LMT_HD Philox4 philox4x32(uint64_t key, uint64_t counter_lo, uint64_t counter_hi = 0) {
   uint32_t c0 = (uint32_t)counter_lo, c1 = (uint32_t)(counter_lo >> 32);
   uint32_t c2 = (uint32_t)counter_hi, c3 = (uint32_t)(counter_hi >> 32);
   uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
@@ -51,8 +59,8 @@ inline Philox4 philox4x32(uint64_t key, uint64_t counter_lo, uint64_t counter_hi
   return Philox4{{c0, c1, c2, c3}};
 }
 // Uniform in [0, 1) with 24 bits of mantissa.
-inline float u32_to_unit(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
-inline float uniform_at(uint64_t seed, uint64_t index) {
+LMT_HD float u32_to_unit(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+LMT_HD float uniform_at(uint64_t seed, uint64_t index) {
   return u32_to_unit(philox4x32(seed, index).v[0]);
 }
 

@@ -1,0 +1,377 @@
+// Fused scaled dot-product attention on the GPU, lmt_attention_forward/backward's contract
+// (see native/cpu/attention.cpp for the maths): causal with Tk - Tq offset, additive bias
+// (bias_B in {1, B}), additive key mask, lse saved, fully hidden queries give 0 / -inf and
+// zero gradients.
+//
+// fp32 throughout, one thread per query (forward, dq) or per key (dk, dv), with the head
+// vectors it owns in registers (a compile-time D >= HS, zero-padded) and the other side's
+// vectors staged tile by tile in shared memory, where every thread of a warp reads the same
+// element (a broadcast). The forward is a single pass with an online softmax that rescales
+// the accumulator only when the running max grows. Backward is three kernels:
+//   D_i = dout_i . out_i;  dq (+ dbias) per query;  dk and dv per key (P recomputed from lse).
+// Head sizes up to 256 are supported.
+#include "common.cuh"
+
+namespace {
+
+constexpr int QT = 64;  // threads (queries or keys) per block
+
+struct AttnArgs {
+  float *out, *lse, *dq, *dk, *dv, *dbias, *Dbuf;
+  const float *dout, *q, *k, *v, *o, *lse_in, *bias, *key_mask;
+  int64_t B, NH, Tq, Tk, HS, bias_B;
+  int causal;
+  float scale;
+};
+
+template <int D>
+__host__ __device__ constexpr int tile_keys() { return D <= 128 ? 32 : 16; }
+
+// Score of (query i, key j) of head (b, h) from the raw dot product.
+__device__ __forceinline__ float finish_score(const AttnArgs& A, float dot, int64_t b, int64_t h, int64_t i,
+                                             int64_t j) {
+  float s = dot * A.scale;
+  if (A.bias) s += A.bias[(((A.bias_B == 1 ? 0 : b) * A.NH + h) * A.Tq + i) * A.Tk + j];
+  if (A.key_mask) s += A.key_mask[b * A.Tk + j];
+  return s;
+}
+
+// Stages rows [r0, r0+n) of a (T, HS) matrix into sm[KT][D], zero-padded.
+template <int D, int KT>
+__device__ __forceinline__ void stage(float (*sm)[D], const float* x, int64_t r0, int64_t n, int64_t HS) {
+  for (int e = threadIdx.x; e < KT * D; e += blockDim.x) {
+    int r = e / D, d = e % D;
+    sm[r][d] = (r < n && d < HS) ? x[(r0 + r) * HS + d] : 0.f;
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(QT) attn_fwd(AttnArgs A) {
+  constexpr int KT = tile_keys<D>();
+  __shared__ float Ks[KT][D];
+  __shared__ float Vs[KT][D];
+  const int64_t nqb = (A.Tq + QT - 1) / QT;
+  const int64_t bh = blockIdx.x / nqb, qb = blockIdx.x % nqb;
+  const int64_t b = bh / A.NH, h = bh % A.NH;
+  const int64_t i = qb * QT + threadIdx.x;
+  const bool valid = i < A.Tq;
+  const int64_t off = A.Tk - A.Tq;
+  const float* qp = A.q + (bh * A.Tq + (valid ? i : 0)) * A.HS;
+  const float* kp = A.k + bh * A.Tk * A.HS;
+  const float* vp = A.v + bh * A.Tk * A.HS;
+  float q[D], acc[D];
+#pragma unroll
+  for (int d = 0; d < D; ++d) {
+    q[d] = (valid && d < A.HS) ? qp[d] : 0.f;
+    acc[d] = 0.f;
+  }
+  float m = -INFINITY, l = 0.f;
+  // Keys any query of this block may see.
+  int64_t last_q = min(A.Tq, (qb + 1) * QT) - 1;
+  int64_t jend = A.causal ? min(A.Tk, last_q + off + 1) : A.Tk;
+  for (int64_t j0 = 0; j0 < jend; j0 += KT) {
+    int64_t n = min((int64_t)KT, jend - j0);
+    __syncthreads();
+    stage<D, KT>(Ks, kp, j0, n, A.HS);
+    stage<D, KT>(Vs, vp, j0, n, A.HS);
+    __syncthreads();
+    if (!valid) continue;
+    for (int jj = 0; jj < n; ++jj) {
+      int64_t j = j0 + jj;
+      if (A.causal && j > i + off) break;
+      float dot = 0.f;
+#pragma unroll
+      for (int d = 0; d < D; ++d) dot = fmaf(q[d], Ks[jj][d], dot);
+      float s = finish_score(A, dot, b, h, i, j);
+      if (s == -INFINITY) continue;
+      if (s > m) {
+        float corr = expf(m - s);  // m = -inf gives 0
+        l *= corr;
+#pragma unroll
+        for (int d = 0; d < D; ++d) acc[d] *= corr;
+        m = s;
+      }
+      float p = expf(s - m);
+      l += p;
+#pragma unroll
+      for (int d = 0; d < D; ++d) acc[d] = fmaf(p, Vs[jj][d], acc[d]);
+    }
+  }
+  if (!valid) return;
+  float* op = A.out + (bh * A.Tq + i) * A.HS;
+  // A NaN score leaves l NaN: it propagates to out and lse as on the CPU.
+  bool none = !(l > 0.f) && !(l != l);
+  float inv = none ? 0.f : 1.f / l;
+  for (int d = 0; d < A.HS && d < D; ++d) op[d] = none ? 0.f : acc[d] * inv;
+  A.lse[bh * A.Tq + i] = none ? -INFINITY : m + logf(l);
+}
+
+// D_i = dout_i . out_i (double accumulation: it is subtracted from dP).
+__global__ void attn_rowdot(AttnArgs A) {
+  int64_t rows = A.B * A.NH * A.Tq;
+  for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
+    const float* g = A.dout + r * A.HS;
+    const float* o = A.o + r * A.HS;
+    double s = 0;
+    for (int64_t d = 0; d < A.HS; ++d) s += (double)g[d] * o[d];
+    A.Dbuf[r] = (float)s;
+  }
+}
+
+__device__ __forceinline__ float prob(float s, float lse) {
+  return (lse == -INFINITY || s == -INFINITY) ? 0.f : expf(s - lse);
+}
+
+// dq_i and dbias_i. per query thread; K and V tiles in shared memory.
+template <int D>
+__global__ void __launch_bounds__(QT) attn_bwd_dq(AttnArgs A) {
+  constexpr int KT = tile_keys<D>();
+  __shared__ float Ks[KT][D];
+  __shared__ float Vs[KT][D];
+  const int64_t nqb = (A.Tq + QT - 1) / QT;
+  const int64_t bh = blockIdx.x / nqb, qb = blockIdx.x % nqb;
+  const int64_t b = bh / A.NH, h = bh % A.NH;
+  const int64_t i = qb * QT + threadIdx.x;
+  const bool valid = i < A.Tq;
+  const int64_t off = A.Tk - A.Tq;
+  const int64_t ri = bh * A.Tq + (valid ? i : 0);
+  const float* kp = A.k + bh * A.Tk * A.HS;
+  const float* vp = A.v + bh * A.Tk * A.HS;
+  float q[D], g[D], dq[D];
+#pragma unroll
+  for (int d = 0; d < D; ++d) {
+    bool in = valid && d < A.HS;
+    q[d] = in ? A.q[ri * A.HS + d] : 0.f;
+    g[d] = in ? A.dout[ri * A.HS + d] : 0.f;
+    dq[d] = 0.f;
+  }
+  const float lse = valid ? A.lse_in[ri] : -INFINITY;
+  const float Di = valid ? A.Dbuf[ri] : 0.f;
+  float* dbias = A.dbias ? A.dbias + (((A.bias_B == 1 ? 0 : b) * A.NH + h) * A.Tq) * A.Tk : nullptr;
+  const bool shared_bias = A.bias_B == 1 && A.B > 1;
+  int64_t last_q = min(A.Tq, (qb + 1) * QT) - 1;
+  int64_t jend = A.causal ? min(A.Tk, last_q + off + 1) : A.Tk;
+  for (int64_t j0 = 0; j0 < jend; j0 += KT) {
+    int64_t n = min((int64_t)KT, jend - j0);
+    __syncthreads();
+    stage<D, KT>(Ks, kp, j0, n, A.HS);
+    stage<D, KT>(Vs, vp, j0, n, A.HS);
+    __syncthreads();
+    if (!valid) continue;
+    for (int jj = 0; jj < n; ++jj) {
+      int64_t j = j0 + jj;
+      if (A.causal && j > i + off) break;
+      float dot = 0.f, dp = 0.f;
+#pragma unroll
+      for (int d = 0; d < D; ++d) {
+        dot = fmaf(q[d], Ks[jj][d], dot);
+        dp = fmaf(g[d], Vs[jj][d], dp);
+      }
+      float p = prob(finish_score(A, dot, b, h, i, j), lse);
+      float ds = p * (dp - Di);
+      if (dbias) {
+        float* dst = dbias + i * A.Tk + j;
+        if (shared_bias) atomicAdd(dst, ds);
+        else *dst = ds;
+      }
+      float w = ds * A.scale;
+#pragma unroll
+      for (int d = 0; d < D; ++d) dq[d] = fmaf(w, Ks[jj][d], dq[d]);
+    }
+  }
+  if (!valid) return;
+  for (int d = 0; d < A.HS && d < D; ++d) A.dq[ri * A.HS + d] = dq[d];
+}
+
+// dk_j and dv_j per key thread; Q, dout, lse and D tiles in shared memory.
+template <int D>
+__global__ void __launch_bounds__(QT) attn_bwd_dkdv(AttnArgs A) {
+  constexpr int KT = tile_keys<D>();
+  __shared__ float Qs[KT][D];
+  __shared__ float Gs[KT][D];
+  __shared__ float Ls[KT], Ds[KT];
+  const int64_t nkb = (A.Tk + QT - 1) / QT;
+  const int64_t bh = blockIdx.x / nkb, kb = blockIdx.x % nkb;
+  const int64_t b = bh / A.NH, h = bh % A.NH;
+  const int64_t j = kb * QT + threadIdx.x;
+  const bool valid = j < A.Tk;
+  const int64_t off = A.Tk - A.Tq;
+  const int64_t rj = bh * A.Tk + (valid ? j : 0);
+  float k[D], v[D], dk[D], dv[D];
+#pragma unroll
+  for (int d = 0; d < D; ++d) {
+    bool in = valid && d < A.HS;
+    k[d] = in ? A.k[rj * A.HS + d] : 0.f;
+    v[d] = in ? A.v[rj * A.HS + d] : 0.f;
+    dk[d] = 0.f;
+    dv[d] = 0.f;
+  }
+  const float* qp = A.q + bh * A.Tq * A.HS;
+  const float* gp = A.dout + bh * A.Tq * A.HS;
+  // Under causality the first query that sees key j is j - off.
+  int64_t first_k = kb * QT;
+  int64_t istart = A.causal ? max((int64_t)0, first_k - off) : 0;
+  for (int64_t i0 = istart; i0 < A.Tq; i0 += KT) {
+    int64_t n = min((int64_t)KT, A.Tq - i0);
+    __syncthreads();
+    stage<D, KT>(Qs, qp, i0, n, A.HS);
+    stage<D, KT>(Gs, gp, i0, n, A.HS);
+    for (int e = threadIdx.x; e < KT; e += blockDim.x) {
+      Ls[e] = e < n ? A.lse_in[bh * A.Tq + i0 + e] : -INFINITY;
+      Ds[e] = e < n ? A.Dbuf[bh * A.Tq + i0 + e] : 0.f;
+    }
+    __syncthreads();
+    if (!valid) continue;
+    for (int ii = 0; ii < n; ++ii) {
+      int64_t i = i0 + ii;
+      if (A.causal && j > i + off) continue;
+      float dot = 0.f, dp = 0.f;
+#pragma unroll
+      for (int d = 0; d < D; ++d) {
+        dot = fmaf(Qs[ii][d], k[d], dot);
+        dp = fmaf(Gs[ii][d], v[d], dp);
+      }
+      float p = prob(finish_score(A, dot, b, h, i, j), Ls[ii]);
+      float w = p * (dp - Ds[ii]) * A.scale;
+#pragma unroll
+      for (int d = 0; d < D; ++d) {
+        dv[d] = fmaf(p, Gs[ii][d], dv[d]);
+        dk[d] = fmaf(w, Qs[ii][d], dk[d]);
+      }
+    }
+  }
+  if (!valid) return;
+  for (int d = 0; d < A.HS && d < D; ++d) {
+    A.dk[rj * A.HS + d] = dk[d];
+    A.dv[rj * A.HS + d] = dv[d];
+  }
+}
+
+lmt_status check_common(const char* fn, int64_t B, int64_t NH, int64_t Tq, int64_t Tk, int64_t HS, int64_t bias_B,
+                        int causal, const float* bias) {
+  const int64_t dims[] = {B, NH, Tq, Tk, HS};
+  const char* names[] = {"B", "NH", "Tq", "Tk", "HS"};
+  for (int d = 0; d < 5; ++d)
+    if (dims[d] < 0)
+      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' must be >= 0, got %lld", fn, names[d], (long long)dims[d]);
+  if (causal != 0 && causal != 1)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'causal' must be 0 or 1, got %d", fn, causal);
+  if (bias && bias_B != 1 && bias_B != B)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'bias_B' must be 1 or B (%lld), got %lld", fn, (long long)B,
+                    (long long)bias_B);
+  if (HS > 256)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: the CUDA attention kernels support head sizes up to 256, got %lld",
+                    fn, (long long)HS);
+  return LMT_OK;
+}
+
+// Launches the kernel compiled for the smallest D >= HS.
+#define LMT_ATTN_DISPATCH(KERNEL, HS, GRID, ARGS)                                                       \
+  do {                                                                                                 \
+    cudaStream_t st_ = lmt::cuda::stream();                                                            \
+    if ((HS) <= 32) KERNEL<32><<<(GRID), QT, 0, st_>>>(ARGS);                                          \
+    else if ((HS) <= 64) KERNEL<64><<<(GRID), QT, 0, st_>>>(ARGS);                                     \
+    else if ((HS) <= 128) KERNEL<128><<<(GRID), QT, 0, st_>>>(ARGS);                                   \
+    else KERNEL<256><<<(GRID), QT, 0, st_>>>(ARGS);                                                    \
+  } while (0)
+
+__global__ void fill_kernel(float* p, float v, int64_t n) {
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x)
+    p[e] = v;
+}
+lmt_status fill(float* p, float v, int64_t n, const char* fn) {
+  if (n <= 0) return LMT_OK;
+  fill_kernel<<<lmt::cuda::blocks_for(n, 256), 256, 0, lmt::cuda::stream()>>>(p, v, n);
+  return lmt::cuda::launched(fn);
+}
+
+}  // namespace
+
+extern "C" lmt_status lmt_cuda_attention_forward(float* out, float* lse, const float* q, const float* k,
+                                                 const float* v, const float* bias, const float* key_mask,
+                                                 int64_t B, int64_t NH, int64_t Tq, int64_t Tk, int64_t HS,
+                                                 int64_t bias_B, int causal, float scale) {
+  if (lmt_status s = check_common(__func__, B, NH, Tq, Tk, HS, bias_B, causal, bias)) return s;
+  if (B == 0 || NH == 0 || Tq == 0) return LMT_OK;
+  LMT_NOT_NULL(lse);
+  if (HS > 0) LMT_NOT_NULL(out);
+  if (Tk > 0 && HS > 0) {
+    LMT_NOT_NULL(q);
+    LMT_NOT_NULL(k);
+    LMT_NOT_NULL(v);
+  }
+  LMT_GUARD_BEGIN
+  if (Tk == 0) {  // nothing to see: out 0, lse -inf
+    if (lmt_status s = fill(out, 0.f, B * NH * Tq * HS, __func__)) return s;
+    return fill(lse, -INFINITY, B * NH * Tq, __func__);
+  }
+  // HS == 0 runs the D = 32 kernel: scores are bias + mask alone (q and k are never read),
+  // which lse still needs; out has no elements.
+  AttnArgs A{out, lse, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, q, k, v, nullptr, nullptr,
+             bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
+  int64_t grid = B * NH * ((Tq + QT - 1) / QT);
+  LMT_ARG(grid < ((int64_t)1 << 31), "%s: too many (batch, head, query block) tasks", __func__);
+  LMT_ATTN_DISPATCH(attn_fwd, HS, (unsigned)grid, A);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_attention_backward(float* dq, float* dk, float* dv, float* dbias, const float* dout,
+                                                  const float* q, const float* k, const float* v, const float* out,
+                                                  const float* lse, const float* bias, const float* key_mask,
+                                                  int64_t B, int64_t NH, int64_t Tq, int64_t Tk, int64_t HS,
+                                                  int64_t bias_B, int causal, float scale) {
+  if (lmt_status s = check_common(__func__, B, NH, Tq, Tk, HS, bias_B, causal, bias)) return s;
+  LMT_ARG(dbias == nullptr || bias != nullptr,
+          "%s: 'dbias' given without 'bias' (bias_B and its shape are then undefined)", __func__);
+  if (B == 0 || NH == 0 || (Tq == 0 && Tk == 0)) return LMT_OK;
+  if (Tq > 0 && HS > 0) LMT_NOT_NULL(dq);
+  if (Tk > 0 && HS > 0) {
+    LMT_NOT_NULL(dk);
+    LMT_NOT_NULL(dv);
+  }
+  if (Tq > 0 && Tk > 0) {
+    LMT_NOT_NULL(lse);
+    if (HS > 0) {
+      LMT_NOT_NULL(dout);
+      LMT_NOT_NULL(q);
+      LMT_NOT_NULL(k);
+      LMT_NOT_NULL(v);
+      LMT_NOT_NULL(out);
+    }
+  }
+  LMT_GUARD_BEGIN
+  const char* fn = __func__;
+  if (dbias) {
+    if (lmt_status s = fill(dbias, 0.f, (bias_B == 1 ? 1 : B) * NH * Tq * Tk, fn)) return s;
+  }
+  if (Tq == 0 || Tk == 0) {
+    if (lmt_status s = fill(dq, 0.f, B * NH * Tq * HS, fn)) return s;
+    if (lmt_status s = fill(dk, 0.f, B * NH * Tk * HS, fn)) return s;
+    return fill(dv, 0.f, B * NH * Tk * HS, fn);
+  }
+  // HS == 0: no q/k/v gradient elements, and dP = D_i = 0 makes dS (dbias) zero: done above.
+  if (HS == 0) return LMT_OK;
+  float* Dbuf = nullptr;
+  size_t dbytes = (size_t)(B * NH * Tq) * sizeof(float);
+  if (lmt_status s = lmt_cuda_malloc((void**)&Dbuf, dbytes)) return s;
+  AttnArgs A{nullptr, nullptr, dq, dk, dv, dbias, Dbuf, dout, q, k, v, out, lse,
+             bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
+  int64_t rows = B * NH * Tq;
+  attn_rowdot<<<lmt::cuda::blocks_for(rows, 128), 128, 0, lmt::cuda::stream()>>>(A);
+  lmt_status st = lmt::cuda::launched(fn);
+  int64_t gq = B * NH * ((Tq + QT - 1) / QT), gk = B * NH * ((Tk + QT - 1) / QT);
+  if (st == LMT_OK && (gq >= ((int64_t)1 << 31) || gk >= ((int64_t)1 << 31)))
+    st = lmt_fail(LMT_ERR_INVALID_ARG, "%s: too many (batch, head, block) tasks", fn);
+  if (st == LMT_OK) {
+    LMT_ATTN_DISPATCH(attn_bwd_dq, HS, (unsigned)gq, A);
+    st = lmt::cuda::launched(fn);
+  }
+  if (st == LMT_OK) {
+    LMT_ATTN_DISPATCH(attn_bwd_dkdv, HS, (unsigned)gk, A);
+    st = lmt::cuda::launched(fn);
+  }
+  lmt_cuda_free(Dbuf, dbytes);
+  return st;
+  LMT_GUARD_END
+}

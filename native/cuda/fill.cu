@@ -1,0 +1,326 @@
+// CUDA fill, casts (i32 -> f32, f32 <-> bf16), strided gather-copy and its scatter-add adjoint,
+// and the Philox uniform/normal fills: the device side of native/cpu/fill.cpp.
+//
+// Bitwise parity with the CPU: copies, casts and fill_uniform must produce the CPU's exact bits
+// (the tests compare them bitwise), so every product feeding a sum is spelled with __fmul_rn /
+// __fadd_rn: nvcc would otherwise contract it into an FMA, which rounds once instead of twice
+// and so differs from the CPU build (x86-64-v2, no FMA). Constants the CPU derives on the host
+// (the interval width, nextafter(hi, lo)) are derived here on the host too and passed in.
+#include <cmath>
+
+#include "common.cuh"
+
+namespace {
+
+const int kThreads = 256;
+
+// A strided view with unit dimensions dropped and mergeable neighbours fused (as the CPU's
+// collapse), so that the per-element index arithmetic runs over as few dimensions as possible.
+struct View {
+  int nd;
+  int64_t shape[8];
+  int64_t stride[8];
+};
+
+View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
+  View v;
+  v.nd = 0;
+  for (int d = 0; d < 8; ++d) {
+    v.shape[d] = 1;
+    v.stride[d] = 0;
+  }
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (v.nd > 0 && v.stride[v.nd - 1] == strides[d] * shape[d]) {
+      v.shape[v.nd - 1] *= shape[d];
+      v.stride[v.nd - 1] = strides[d];
+    } else {
+      v.shape[v.nd] = shape[d];
+      v.stride[v.nd] = strides[d];
+      ++v.nd;
+    }
+  }
+  if (v.nd == 0) {  // a single element
+    v.nd = 1;
+    v.shape[0] = 1;
+    v.stride[0] = 0;
+  }
+  return v;
+}
+
+// The CPU's check_view, verbatim: same statuses and messages.
+lmt_status check_view(const char* fn, int64_t numel_buf, int ndim, const int64_t* shape,
+                      const int64_t* strides, int64_t offset, int64_t* count) {
+  if (ndim < 0 || ndim > 8)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'ndim' must be in [0, 8], got %d", fn, ndim);
+  if (ndim > 0 && (shape == nullptr || strides == nullptr))
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'shape' and 'strides' must not be null", fn);
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] < 0)
+      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape[%d] must be >= 0, got %lld", fn, d,
+                      (long long)shape[d]);
+    if (__builtin_mul_overflow(n, shape[d], &n))
+      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape has more than 2^63 elements", fn);
+  }
+  *count = n;
+  if (n == 0) return LMT_OK;
+  // Lowest and highest offset any index can reach, in 128 bits so that absurd strides
+  // are reported instead of wrapping around.
+  __int128 lo = offset, hi = offset;
+  for (int d = 0; d < ndim; ++d) {
+    __int128 span = (__int128)(shape[d] - 1) * strides[d];
+    if (span < 0) lo += span; else hi += span;
+  }
+  if (lo < 0 || hi >= numel_buf)
+    return lmt_fail(LMT_ERR_SHAPE,
+                    "%s: offset %lld with these shape/strides reaches elements [%lld, %lld], "
+                    "outside [0, %lld)",
+                    fn, (long long)offset, (long long)lo, (long long)hi, (long long)numel_buf);
+  return LMT_OK;
+}
+
+// The CPU's injective test: distinct indices map to distinct offsets, so plain stores are
+// race-free and atomics are only needed when windows overlap.
+bool injective(const View& v) {
+  int64_t s[8], e[8];
+  for (int d = 0; d < v.nd; ++d) {
+    s[d] = v.stride[d] < 0 ? -v.stride[d] : v.stride[d];
+    e[d] = v.shape[d];
+  }
+  for (int a = 1; a < v.nd; ++a)
+    for (int b = a; b > 0 && s[b] < s[b - 1]; --b) {
+      int64_t t = s[b]; s[b] = s[b - 1]; s[b - 1] = t;
+      t = e[b]; e[b] = e[b - 1]; e[b - 1] = t;
+    }
+  int64_t reach = 0;
+  for (int d = 0; d < v.nd; ++d) {
+    if (e[d] == 1) continue;
+    if (s[d] <= reach) return false;
+    reach += (e[d] - 1) * s[d];
+  }
+  return true;
+}
+
+// Strided offset of flat index i. I is the type of the div/mod chain: 32-bit when the element
+// count fits (much cheaper than 64-bit division on the GPU); offsets are always int64.
+template <class I>
+__device__ __forceinline__ int64_t strided_offset(const View& v, I i) {
+  int64_t off = 0;
+  for (int d = v.nd - 1; d >= 0; --d) {
+    const I sh = (I)v.shape[d];
+    const I q = i / sh;
+    off += (int64_t)(i - q * sh) * v.stride[d];
+    i = q;
+  }
+  return off;
+}
+
+// Grid-stride loop over [0, n) with int64 indices (local: common.cuh has none).
+#define LMT_GRID_LOOP(i, n)                                                   \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+       i += (int64_t)gridDim.x * blockDim.x)
+
+template <class T>
+__global__ void fill_kernel(T* out, T value, int64_t n) {
+  LMT_GRID_LOOP(i, n) out[i] = value;
+}
+
+__global__ void cast_i32_f32_kernel(float* out, const int32_t* x, int64_t n) {
+  LMT_GRID_LOOP(i, n) out[i] = (float)x[i];  // cvt.rn, as the CPU's cvtsi2ss
+}
+
+__global__ void cast_f32_bf16_kernel(uint16_t* out, const float* x, int64_t n) {
+  LMT_GRID_LOOP(i, n) out[i] = __bfloat16_as_ushort(__float2bfloat16_rn(x[i]));
+}
+
+__global__ void cast_bf16_f32_kernel(float* out, const uint16_t* x, int64_t n) {
+  LMT_GRID_LOOP(i, n) out[i] = __bfloat162float(__ushort_as_bfloat16(x[i]));
+}
+
+template <class I>
+__global__ void copy_strided_kernel(float* out, const float* base,
+                                    View v, int64_t n) {
+  LMT_GRID_LOOP(i, n) out[i] = base[strided_offset<I>(v, (I)i)];
+}
+
+// ATOMIC: windows may overlap (broadcast or sliding strides), so adds go through atomics; the
+// order of those adds, unlike the CPU's, is not fixed.
+template <class I, bool ATOMIC>
+__global__ void scatter_add_kernel(float* base, const float* x, View v, int64_t n) {
+  LMT_GRID_LOOP(i, n) {
+    float* dst = base + strided_offset<I>(v, (I)i);
+    if (ATOMIC)
+      atomicAdd(dst, x[i]);
+    else
+      *dst = __fadd_rn(*dst, x[i]);
+  }
+}
+
+__global__ void fill_uniform_kernel(float* out, int64_t n, float lo, float hi, float width,
+                                    float below_hi, uint64_t seed, uint64_t offset) {
+  LMT_GRID_LOOP(i, n) {
+    const float r = __fadd_rn(lo, __fmul_rn(width, lmt::uniform_at(seed, offset + (uint64_t)i)));
+    out[i] = r < hi ? r : below_hi;
+  }
+}
+
+__global__ void fill_normal_kernel(float* out, int64_t n, double mean, double std, uint64_t seed,
+                                   uint64_t offset) {
+  LMT_GRID_LOOP(i, n) {
+    const lmt::Philox4 r = lmt::philox4x32(seed, offset + (uint64_t)i);
+    const double u1 = __dmul_rn(__dadd_rn((double)r.v[0], 0.5), 1.0 / 4294967296.0);
+    const double u2 = __dmul_rn((double)r.v[1], 1.0 / 4294967296.0);
+    const double z = __dmul_rn(sqrt(__dmul_rn(-2.0, log(u1))),
+                               cos(__dmul_rn(6.283185307179586477, u2)));
+    out[i] = (float)__dadd_rn(mean, __dmul_rn(std, z));
+  }
+}
+
+// True when the div/mod chain for n elements can run in 32 bits.
+inline bool fits32(int64_t n) { return n <= (int64_t)UINT32_MAX; }
+
+}  // namespace
+
+extern "C" lmt_status lmt_cuda_fill(float* out, float value, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_GUARD_BEGIN
+  fill_kernel<float><<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
+      out, value, n);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_fill_i32(int32_t* out, int32_t value, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_GUARD_BEGIN
+  fill_kernel<int32_t><<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0,
+                         lmt::cuda::stream()>>>(out, value, n);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_cast_i32_f32(float* out, const int32_t* x, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  cast_i32_f32_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
+      out, x, n);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_cast_f32_bf16(uint16_t* out, const float* x, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  cast_f32_bf16_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0,
+                         lmt::cuda::stream()>>>(out, x, n);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_cast_bf16_f32(float* out, const uint16_t* x, int64_t n) {
+  LMT_NONNEG(n);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  cast_bf16_f32_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0,
+                         lmt::cuda::stream()>>>(out, x, n);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_copy_strided(float* out, const float* x, int64_t x_numel,
+                                            int ndim, const int64_t* shape,
+                                            const int64_t* strides, int64_t offset) {
+  LMT_NONNEG(x_numel);
+  int64_t n = 0;
+  lmt_status st = check_view(__func__, x_numel, ndim, shape, strides, offset, &n);
+  if (st != LMT_OK) return st;
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  const View v = collapse(ndim, shape, strides);
+  const float* base = x + offset;
+  const unsigned blocks = lmt::cuda::blocks_for(n, kThreads);
+  if (fits32(n))
+    copy_strided_kernel<uint32_t><<<blocks, kThreads, 0, lmt::cuda::stream()>>>(out, base, v, n);
+  else
+    copy_strided_kernel<uint64_t><<<blocks, kThreads, 0, lmt::cuda::stream()>>>(out, base, v, n);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_scatter_add_strided(float* out, int64_t out_numel, const float* x,
+                                                   int ndim, const int64_t* shape,
+                                                   const int64_t* strides, int64_t offset) {
+  LMT_NONNEG(out_numel);
+  int64_t n = 0;
+  lmt_status st = check_view(__func__, out_numel, ndim, shape, strides, offset, &n);
+  if (st != LMT_OK) return st;
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  const View v = collapse(ndim, shape, strides);
+  float* base = out + offset;
+  const unsigned blocks = lmt::cuda::blocks_for(n, kThreads);
+  cudaStream_t s = lmt::cuda::stream();
+  const bool inj = injective(v);
+  if (fits32(n)) {
+    if (inj)
+      scatter_add_kernel<uint32_t, false><<<blocks, kThreads, 0, s>>>(base, x, v, n);
+    else
+      scatter_add_kernel<uint32_t, true><<<blocks, kThreads, 0, s>>>(base, x, v, n);
+  } else {
+    if (inj)
+      scatter_add_kernel<uint64_t, false><<<blocks, kThreads, 0, s>>>(base, x, v, n);
+    else
+      scatter_add_kernel<uint64_t, true><<<blocks, kThreads, 0, s>>>(base, x, v, n);
+  }
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_fill_uniform(float* out, int64_t n, float lo, float hi,
+                                            uint64_t seed, uint64_t offset) {
+  LMT_NONNEG(n);
+  LMT_ARG(std::isfinite(lo) && std::isfinite(hi) && lo <= hi,
+          "%s: need finite lo <= hi, got lo=%g hi=%g", __func__, (double)lo, (double)hi);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_GUARD_BEGIN
+  const float width = hi - lo;
+  // Rounding can carry lo + width*u up to hi itself; such draws become the float below hi.
+  const float below_hi = std::nextafter(hi, lo);
+  fill_uniform_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
+      out, n, lo, hi, width, below_hi, seed, offset);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_fill_normal(float* out, int64_t n, float mean, float std,
+                                           uint64_t seed, uint64_t offset) {
+  LMT_NONNEG(n);
+  LMT_ARG(std::isfinite(mean) && std::isfinite(std) && std >= 0,
+          "%s: need finite mean and std >= 0, got mean=%g std=%g", __func__, (double)mean,
+          (double)std);
+  if (n == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_GUARD_BEGIN
+  fill_normal_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
+      out, n, (double)mean, (double)std, seed, offset);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}

@@ -1,0 +1,448 @@
+// Batched GEMM on the GPU, lmt_matmul's contract: C_b = alpha op(A_b) op(B_b) + beta C_b.
+//
+// Two kernels:
+//  - fp32 (the default precision, so results match the CPU within fp32 rounding): a 128x128
+//    block tile, 8x8 outputs per thread from shared memory, any transpose, stride or size.
+//  - bf16 tensor cores (mma.sync m16n8k16, fp32 accumulation; sm_80+): operands are first
+//    packed into bf16 with their contiguous dimension zero-padded to a multiple of 8, so that
+//    every tile load is a 16-byte cp.async (zero-filled past the edges) and the main loop has
+//    no bounds checks; a 4-stage cp.async pipeline over K, ldmatrix fragment loads (.trans for
+//    operands whose contiguous dimension is not K), 128x128x32 block tiles, 8 warps of 64x32.
+//    bf16 operands that already satisfy the alignment are used in place. fp32 operands take
+//    this path when the matmul precision is BF16 (lmt_cuda_set_matmul_precision).
+#include "common.cuh"
+#include "mma.cuh"
+
+namespace {
+
+// ---- fp32 SIMT kernel ------------------------------------------------------------------------
+constexpr int F_BM = 128, F_BN = 128, F_BK = 8;
+
+struct MM {
+  int64_t M, N, K, lda, ldb, ldc, sa, sb, sc, batch;
+  int ta, tb;
+  float alpha, beta;
+};
+
+__global__ void __launch_bounds__(256) sgemm_f32(float* __restrict__ c, const float* __restrict__ a,
+                                                 const float* __restrict__ b, MM p) {
+  __shared__ float As[F_BK][F_BM + 4];
+  __shared__ float Bs[F_BK][F_BN + 4];
+  const int tid = threadIdx.x;
+  const int tx = tid % 16, ty = tid / 16;
+  const int64_t m0 = (int64_t)blockIdx.y * F_BM, n0 = (int64_t)blockIdx.x * F_BN;
+  for (int64_t bi = blockIdx.z; bi < p.batch; bi += gridDim.z) {
+    const float* A = a + bi * p.sa;
+    const float* Bm = b + bi * p.sb;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+    for (int64_t k0 = 0; k0 < p.K; k0 += F_BK) {
+      // 1024 elements of each tile, 4 per thread. Index order follows the stored layout so
+      // that consecutive threads read consecutive addresses.
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        int e = tid + r * 256;
+        int mm, kk;
+        if (p.ta) { kk = e / F_BM; mm = e % F_BM; } else { mm = e / F_BK; kk = e % F_BK; }
+        int64_t gm = m0 + mm, gk = k0 + kk;
+        float v = 0.f;
+        if (gm < p.M && gk < p.K) v = p.ta ? A[gk * p.lda + gm] : A[gm * p.lda + gk];
+        As[kk][mm] = v;
+        int nn;
+        if (p.tb) { nn = e / F_BK; kk = e % F_BK; } else { kk = e / F_BN; nn = e % F_BN; }
+        int64_t gn = n0 + nn;
+        gk = k0 + kk;
+        float w = 0.f;
+        if (gn < p.N && gk < p.K) w = p.tb ? Bm[gn * p.ldb + gk] : Bm[gk * p.ldb + gn];
+        Bs[kk][nn] = w;
+      }
+      __syncthreads();
+#pragma unroll
+      for (int kk = 0; kk < F_BK; ++kk) {
+        float av[8], bv[8];
+        // Rows ty*4..+3 and 64+ty*4..+3 (columns likewise): two float4 reads each.
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          av[i] = As[kk][ty * 4 + i];
+          av[4 + i] = As[kk][64 + ty * 4 + i];
+          bv[i] = Bs[kk][tx * 4 + i];
+          bv[4 + i] = Bs[kk][64 + tx * 4 + i];
+        }
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+#pragma unroll
+          for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      }
+      __syncthreads();
+    }
+    float* C = c + bi * p.sc;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      int64_t gm = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+      if (gm >= p.M) continue;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        int64_t gn = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+        if (gn >= p.N) continue;
+        float* out = C + gm * p.ldc + gn;
+        float v = p.alpha * acc[i][j];
+        if (p.beta != 0.f) v += p.beta * *out;
+        *out = v;
+      }
+    }
+  }
+}
+
+// C = beta * C when there is no product (K == 0 or alpha == 0); beta == 0 writes zeros.
+__global__ void scale_c(float* c, MM p) {
+  int64_t total = p.batch * p.M * p.N;
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
+       e += (int64_t)gridDim.x * blockDim.x) {
+    int64_t bi = e / (p.M * p.N), r = (e / p.N) % p.M, col = e % p.N;
+    float* out = c + bi * p.sc + r * p.ldc + col;
+    *out = p.beta == 0.f ? 0.f : p.beta * *out;
+  }
+}
+
+// ---- bf16 tensor-core kernel -------------------------------------------------------------------
+constexpr int T_BM = 128, T_BN = 128, T_BK = 32, T_STAGES = 4, T_THREADS = 256;
+constexpr int PAD = 8;  // bf16 elements of padding per shared row: conflict-free ldmatrix
+
+// Shared tile of one operand: K-contiguous tiles are [128][32+8], the others [32][128+8].
+template <bool KCONTIG>
+struct TileShape {
+  static constexpr int rows = KCONTIG ? 128 : T_BK;
+  static constexpr int cols = KCONTIG ? T_BK : 128;
+  static constexpr int ld = cols + PAD;
+  static constexpr int elems = rows * ld;
+};
+
+struct TC {
+  const __nv_bfloat16* a;
+  const __nv_bfloat16* b;
+  void* c;
+  int64_t M, N, K, lda, ldb, ldc, sa, sb, sc, batch;
+  int64_t a_rows, a_cols, b_rows, b_cols;  // stored extents (cols padded to 8)
+  float alpha, beta;
+  int c_bf16;
+};
+
+// Loads one K-tile of an operand into shared memory. `rows_idx`/`cols_idx` name the stored
+// layout: for a K-contiguous operand the stored rows are M (or N) and the columns K.
+template <bool KCONTIG>
+__device__ __forceinline__ void load_tile(__nv_bfloat16* sm, const __nv_bfloat16* g, int64_t ld,
+                                          int64_t row0, int64_t rows, int64_t col0, int64_t cols,
+                                          int tid) {
+  using S = TileShape<KCONTIG>;
+  constexpr int chunks_per_row = S::cols / 8;
+  constexpr int total = S::rows * chunks_per_row;  // 512
+#pragma unroll
+  for (int c = tid; c < total; c += T_THREADS) {
+    int r = c / chunks_per_row, ch = c % chunks_per_row;
+    int64_t gr = row0 + r, gc = col0 + ch * 8;
+    bool valid = gr < rows && gc < cols;
+    const __nv_bfloat16* src = valid ? g + gr * ld + gc : g;
+    cp_async16(sm + r * S::ld + ch * 8, src, valid);
+  }
+}
+
+template <bool TA, bool TB>
+__global__ void __launch_bounds__(T_THREADS) gemm_bf16_tc(TC p) {
+#if __CUDA_ARCH__ >= 800
+  // A is K-contiguous unless transposed; B is K-contiguous when transposed.
+  constexpr bool A_KC = !TA, B_KC = TB;
+  using SA = TileShape<A_KC>;
+  using SB = TileShape<B_KC>;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_raw);
+  __nv_bfloat16* sB = sA + T_STAGES * SA::elems;
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 2, wn = warp & 3;  // 2 x 4 warps, each 64 x 32
+  const int64_t m0 = (int64_t)blockIdx.y * T_BM, n0 = (int64_t)blockIdx.x * T_BN;
+  const int64_t KT = (p.K + T_BK - 1) / T_BK;
+
+  for (int64_t bi = blockIdx.z; bi < p.batch; bi += gridDim.z) {
+    const __nv_bfloat16* A = p.a + bi * p.sa;
+    const __nv_bfloat16* B = p.b + bi * p.sb;
+    auto load_stage = [&](int stage, int64_t kt) {
+      int64_t k0 = kt * T_BK;
+      if (A_KC) load_tile<true>(sA + stage * SA::elems, A, p.lda, m0, p.a_rows, k0, p.a_cols, tid);
+      else load_tile<false>(sA + stage * SA::elems, A, p.lda, k0, p.a_rows, m0, p.a_cols, tid);
+      if (B_KC) load_tile<true>(sB + stage * SB::elems, B, p.ldb, n0, p.b_rows, k0, p.b_cols, tid);
+      else load_tile<false>(sB + stage * SB::elems, B, p.ldb, k0, p.b_rows, n0, p.b_cols, tid);
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.f;
+
+#pragma unroll
+    for (int s = 0; s < T_STAGES - 1; ++s) {
+      if (s < KT) load_stage(s, s);
+      cp_commit();
+    }
+    const int mi = lane >> 3, r8 = lane & 7;  // which 8x8 matrix this lane addresses, and row
+    for (int64_t kt = 0; kt < KT; ++kt) {
+      cp_wait<T_STAGES - 2>();
+      __syncthreads();
+      {
+        int64_t nk = kt + T_STAGES - 1;
+        if (nk < KT) load_stage((int)(nk % T_STAGES), nk);
+        cp_commit();
+      }
+      const __nv_bfloat16* tA = sA + (kt % T_STAGES) * SA::elems;
+      const __nv_bfloat16* tB = sB + (kt % T_STAGES) * SB::elems;
+#pragma unroll
+      for (int kk = 0; kk < T_BK; kk += 16) {
+        unsigned af[4][4], bfr[2][4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          int mb = wm * 64 + i * 16;
+          if (A_KC) {
+            // matrices: (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (8-15, 8-15)
+            const __nv_bfloat16* ptr = tA + (mb + (mi & 1) * 8 + r8) * SA::ld + kk + (mi >> 1) * 8;
+            ldsm_x4(af[i], ptr);
+          } else {
+            const __nv_bfloat16* ptr = tA + (kk + (mi >> 1) * 8 + r8) * SA::ld + mb + (mi & 1) * 8;
+            ldsm_x4_t(af[i], ptr);
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          int nb = wn * 32 + j * 16;
+          if (B_KC) {
+            // matrices: (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15)
+            const __nv_bfloat16* ptr = tB + (nb + (mi >> 1) * 8 + r8) * SB::ld + kk + (mi & 1) * 8;
+            ldsm_x4(bfr[j], ptr);
+          } else {
+            const __nv_bfloat16* ptr = tB + (kk + (mi & 1) * 8 + r8) * SB::ld + nb + (mi >> 1) * 8;
+            ldsm_x4_t(bfr[j], ptr);
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+          for (int j = 0; j < 4; ++j) mma_bf16(acc[i][j], af[i], bfr[j >> 1][(j & 1) * 2], bfr[j >> 1][(j & 1) * 2 + 1]);
+      }
+    }
+    cp_wait<0>();
+    __syncthreads();  // the next batch's prologue overwrites the stages
+
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        int64_t gm = m0 + wm * 64 + i * 16 + g + h * 8;
+        if (gm >= p.M) continue;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            int64_t gn = n0 + wn * 32 + j * 8 + 2 * t + e;
+            if (gn >= p.N) continue;
+            float v = p.alpha * acc[i][j][h * 2 + e];
+            int64_t off = bi * p.sc + gm * p.ldc + gn;
+            if (p.c_bf16) {
+              __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(p.c) + off;
+              if (p.beta != 0.f) v += p.beta * __bfloat162float(*out);
+              *out = __float2bfloat16_rn(v);
+            } else {
+              float* out = reinterpret_cast<float*>(p.c) + off;
+              if (p.beta != 0.f) v += p.beta * *out;
+              *out = v;
+            }
+          }
+        }
+      }
+    }
+  }
+#endif
+}
+
+// Packs rows x cols (leading dimension ld, batch stride s) into bf16 rows of cols8 (a
+// multiple of 8, zero-padded), batch stride rows * cols8.
+template <class T>
+__global__ void pack_bf16(__nv_bfloat16* out, const T* in, int64_t batch, int64_t rows, int64_t cols,
+                          int64_t ld, int64_t s, int64_t cols8) {
+  int64_t total = batch * rows * cols8;
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
+       e += (int64_t)gridDim.x * blockDim.x) {
+    int64_t col = e % cols8, r = (e / cols8) % rows, bi = e / (cols8 * rows);
+    float v = 0.f;
+    if (col < cols) {
+      T x = in[bi * s + r * ld + col];
+      if constexpr (sizeof(T) == 4) v = (float)x;
+      else v = __bfloat162float(x);
+    }
+    out[e] = __float2bfloat16_rn(v);
+  }
+}
+
+constexpr size_t tc_smem_bytes(bool a_kc, bool b_kc) {
+  return (size_t)T_STAGES *
+         ((a_kc ? TileShape<true>::elems : TileShape<false>::elems) +
+          (b_kc ? TileShape<true>::elems : TileShape<false>::elems)) *
+         sizeof(__nv_bfloat16);
+}
+
+template <bool TA, bool TB>
+lmt_status launch_tc(const TC& p, const char* fn) {
+  size_t smem = tc_smem_bytes(!TA, TB);
+  static bool attr_set = false;
+  if (!attr_set) {
+    lmt_status s = lmt::cuda::check(
+        cudaFuncSetAttribute(gemm_bf16_tc<TA, TB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem), fn,
+        "cudaFuncSetAttribute");
+    if (s != LMT_OK) return s;
+    attr_set = true;
+  }
+  dim3 grid((unsigned)((p.N + T_BN - 1) / T_BN), (unsigned)((p.M + T_BM - 1) / T_BM),
+            (unsigned)(p.batch < 65535 ? p.batch : 65535));
+  gemm_bf16_tc<TA, TB><<<grid, T_THREADS, smem, lmt::cuda::stream()>>>(p);
+  return lmt::cuda::launched(fn);
+}
+
+int g_cc_major = -1;
+bool tensor_cores() {
+  if (g_cc_major < 0) {
+    int dev = 0, major = 0;
+    cudaGetDevice(&dev);
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+    g_cc_major = major;
+  }
+  return g_cc_major >= 8;
+}
+
+lmt_status check_args(const char* fn, const void* c, const void* a, const void* b, int64_t batch, int64_t M,
+                      int64_t N, int64_t K, int trans_a, int trans_b, int64_t lda, int64_t ldb, int64_t ldc,
+                      int64_t sa, int64_t sb, int64_t sc, float alpha, bool* need_ab) {
+  LMT_ARG(batch >= 0 && M >= 0 && N >= 0 && K >= 0, "%s: 'batch', 'M', 'N', 'K' must be >= 0", fn);
+  LMT_ARG(trans_a == 0 || trans_a == 1, "%s: 'trans_a' must be 0 or 1, got %d", fn, trans_a);
+  LMT_ARG(trans_b == 0 || trans_b == 1, "%s: 'trans_b' must be 0 or 1, got %d", fn, trans_b);
+  LMT_ARG(sa >= 0 && sb >= 0 && sc >= 0, "%s: batch strides must be >= 0", fn);
+  int64_t a_row = trans_a ? M : K, b_row = trans_b ? K : N;
+  LMT_ARG(lda >= a_row, "%s: 'lda' (%lld) must be >= the stored row length of a (%lld)", fn, (long long)lda,
+          (long long)a_row);
+  LMT_ARG(ldb >= b_row, "%s: 'ldb' (%lld) must be >= the stored row length of b (%lld)", fn, (long long)ldb,
+          (long long)b_row);
+  LMT_ARG(ldc >= N, "%s: 'ldc' (%lld) must be >= N (%lld)", fn, (long long)ldc, (long long)N);
+  *need_ab = false;
+  if (batch == 0 || M == 0 || N == 0) return LMT_OK;
+  LMT_ARG(c != nullptr, "%s: argument 'c' is null", fn);
+  LMT_ARG(batch == 1 || sc > 0, "%s: 'sc' must be > 0 when batch > 1 (batches of C would overlap), got %lld", fn,
+          (long long)sc);
+  *need_ab = K > 0 && alpha != 0.0f;
+  if (*need_ab) LMT_ARG(a != nullptr && b != nullptr, "%s: argument 'a' or 'b' is null", fn);
+  return LMT_OK;
+}
+
+// The tensor-core path for any input type: pack what is not already aligned bf16, launch.
+template <class T>
+lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, int64_t batch, int64_t M,
+                  int64_t N, int64_t K, int ta, int tb, int64_t lda, int64_t ldb, int64_t ldc, int64_t sa,
+                  int64_t sb, int64_t sc, float alpha, float beta) {
+  TC p{};
+  p.c = c;
+  p.c_bf16 = c_bf16;
+  p.M = M; p.N = N; p.K = K; p.ldc = ldc; p.sc = sc; p.batch = batch;
+  p.alpha = alpha; p.beta = beta;
+  // Stored extents: A is (M,K) or (K,M); B is (K,N) or (N,K).
+  int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+  void* bufs[2] = {nullptr, nullptr};
+  size_t sizes[2] = {0, 0};
+  auto prepare = [&](int which, const T* x, int64_t rows, int64_t cols, int64_t ld, int64_t s,
+                     const __nv_bfloat16** out, int64_t* out_ld, int64_t* out_s, int64_t* out_cols) -> lmt_status {
+    bool aligned = sizeof(T) == 2 && cols % 8 == 0 && ld % 8 == 0 && s % 8 == 0 &&
+                   ((uintptr_t)x % 16) == 0;
+    if (aligned) {
+      *out = reinterpret_cast<const __nv_bfloat16*>(x);
+      *out_ld = ld;
+      *out_s = s;
+      *out_cols = cols;
+      return LMT_OK;
+    }
+    int64_t cols8 = (cols + 7) / 8 * 8;
+    int64_t nb = s == 0 ? 1 : batch;  // a broadcast operand is packed once
+    sizes[which] = (size_t)(nb * rows * cols8) * sizeof(__nv_bfloat16);
+    lmt_status st = lmt_cuda_malloc(&bufs[which], sizes[which]);
+    if (st != LMT_OK) return st;
+    int64_t total = nb * rows * cols8;
+    pack_bf16<T><<<lmt::cuda::blocks_for(total, 256), 256, 0, lmt::cuda::stream()>>>(
+        reinterpret_cast<__nv_bfloat16*>(bufs[which]), x, nb, rows, cols, ld, s, cols8);
+    *out = reinterpret_cast<const __nv_bfloat16*>(bufs[which]);
+    *out_ld = cols8;
+    *out_s = s == 0 ? 0 : rows * cols8;
+    *out_cols = cols8;
+    return lmt::cuda::launched(fn);
+  };
+  lmt_status st = prepare(0, a, ar, ac, lda, sa, &p.a, &p.lda, &p.sa, &p.a_cols);
+  if (st == LMT_OK) st = prepare(1, b, br, bc, ldb, sb, &p.b, &p.ldb, &p.sb, &p.b_cols);
+  p.a_rows = ar;
+  p.b_rows = br;
+  if (st == LMT_OK) {
+    if (!ta && !tb) st = launch_tc<false, false>(p, fn);
+    else if (!ta && tb) st = launch_tc<false, true>(p, fn);
+    else if (ta && !tb) st = launch_tc<true, false>(p, fn);
+    else st = launch_tc<true, true>(p, fn);
+  }
+  // Queued work on the one stream finishes before the cache hands these blocks out again.
+  for (int i = 0; i < 2; ++i)
+    if (bufs[i]) lmt_cuda_free(bufs[i], sizes[i]);
+  return st;
+}
+
+}  // namespace
+
+extern "C" lmt_status lmt_cuda_matmul(float* c, const float* a, const float* b, int64_t batch, int64_t M,
+                                      int64_t N, int64_t K, int trans_a, int trans_b, int64_t lda, int64_t ldb,
+                                      int64_t ldc, int64_t sa, int64_t sb, int64_t sc, float alpha, float beta) {
+  LMT_GUARD_BEGIN
+  bool need_ab = false;
+  if (lmt_status s = check_args(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
+                                alpha, &need_ab))
+    return s;
+  if (batch == 0 || M == 0 || N == 0) return LMT_OK;
+  MM p{M, N, K, lda, ldb, ldc, sa, sb, sc, batch, trans_a, trans_b, alpha, beta};
+  if (!need_ab) {
+    scale_c<<<lmt::cuda::blocks_for(batch * M * N, 256), 256, 0, lmt::cuda::stream()>>>(c, p);
+    LMT_CUDA_LAUNCHED();
+  }
+  if (lmt_cuda_get_matmul_precision() != LMT_PREC_FP32 && tensor_cores())
+    return run_tc<float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
+                         alpha, beta);
+  dim3 grid((unsigned)((N + F_BN - 1) / F_BN), (unsigned)((M + F_BM - 1) / F_BM),
+            (unsigned)(batch < 65535 ? batch : 65535));
+  sgemm_f32<<<grid, 256, 0, lmt::cuda::stream()>>>(c, a, b, p);
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_matmul_bf16(void* c, int c_bf16, const uint16_t* a, const uint16_t* b,
+                                           int64_t batch, int64_t M, int64_t N, int64_t K, int trans_a,
+                                           int trans_b, int64_t lda, int64_t ldb, int64_t ldc, int64_t sa,
+                                           int64_t sb, int64_t sc, float alpha, float beta) {
+  LMT_GUARD_BEGIN
+  LMT_ARG(c_bf16 == 0 || c_bf16 == 1, "%s: 'c_bf16' must be 0 or 1, got %d", __func__, c_bf16);
+  bool need_ab = false;
+  if (lmt_status s = check_args(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
+                                alpha, &need_ab))
+    return s;
+  if (batch == 0 || M == 0 || N == 0) return LMT_OK;
+  LMT_ARG(tensor_cores(), "%s: bf16 tensor-core matmul needs compute capability 8.0 or newer", __func__);
+  // With no product the kernel still runs with K = 0 (no K-tiles, nothing read from a or b,
+  // which may be null): the epilogue writes beta * C, or zeros when beta == 0.
+  if (!need_ab) a = b = nullptr, K = 0;
+  return run_tc<__nv_bfloat16>(__func__, c, c_bf16, reinterpret_cast<const __nv_bfloat16*>(a),
+                               reinterpret_cast<const __nv_bfloat16*>(b), batch, M, N, K, trans_a, trans_b,
+                               lda, ldb, ldc, sa, sb, sc, alpha, beta);
+  LMT_GUARD_END
+}

@@ -1,0 +1,252 @@
+// CUDA reductions over the middle axis of x viewed as (outer, dim, inner): SUM, MEAN, MAX with
+// first-index argmax, and their backward (native/cpu/reduce.cpp on the device).
+//
+// inner > 1: one thread per output walks d = 0..dim-1 in order (neighbouring threads read
+// neighbouring columns, so loads coalesce); that is the CPU's order, so sums, means and maxima
+// are bitwise the CPU's. inner == 1: one block per row; SUM/MEAN add in double in a different
+// order than the CPU (equal after rounding to float except in rare last-bit cases), and MAX
+// merges per-thread (value, index) pairs under an order that picks exactly the CPU's element:
+// the first NaN if any, else the first index of the maximum.
+#include <cstdio>
+
+#include "common.cuh"
+
+namespace {
+
+const int kThreads = 256;
+
+// Grid-stride loop over [0, n) with int64 indices (local: common.cuh has none).
+#define LMT_GRID_LOOP(i, n)                                                   \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+       i += (int64_t)gridDim.x * blockDim.x)
+
+// True when v should replace the running maximum m (strictly greater, or the first NaN).
+__device__ __forceinline__ bool beats(float v, float m) { return v > m || (v != v && m == m); }
+
+// True when candidate (m2, i2) ranks above (m1, i1). i < 0 marks "no element yet". Among
+// elements: any NaN ranks above any number; two NaNs or two equal numbers rank by the lower
+// index; otherwise the larger number. This is a strict total order on distinct indices, so
+// merging in any tree shape selects the same element as the CPU's left-to-right scan.
+__device__ __forceinline__ bool ranks_above(float m2, int i2, float m1, int i1) {
+  if (i2 < 0) return false;
+  if (i1 < 0) return true;
+  const bool n1 = m1 != m1, n2 = m2 != m2;
+  if (n1 || n2) return n1 && n2 ? i2 < i1 : n2;
+  if (m2 > m1) return true;
+  if (m2 < m1) return false;
+  return i2 < i1;
+}
+
+// Best (value, index) over the block; every thread gets the result. blockDim.x is a multiple
+// of 32; sm_m and sm_i hold 32 entries. Safe to call repeatedly.
+__device__ __forceinline__ void block_argmax(float& m, int& idx, float* sm_m, int* sm_i) {
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int o = 16; o > 0; o >>= 1) {
+    const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+    const int i2 = __shfl_xor_sync(0xffffffffu, idx, o);
+    if (ranks_above(m2, i2, m, idx)) {
+      m = m2;
+      idx = i2;
+    }
+  }
+  __syncthreads();  // earlier readers of sm_m/sm_i are done
+  if (lane == 0) {
+    sm_m[wid] = m;
+    sm_i[wid] = idx;
+  }
+  __syncthreads();
+  m = lane < nw ? sm_m[lane] : 0.0f;
+  idx = lane < nw ? sm_i[lane] : -1;
+  for (int o = 16; o > 0; o >>= 1) {
+    const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+    const int i2 = __shfl_xor_sync(0xffffffffu, idx, o);
+    if (ranks_above(m2, i2, m, idx)) {
+      m = m2;
+      idx = i2;
+    }
+  }
+}
+
+// inner == 1: block-stride over rows; each block reduces whole rows of length dim.
+template <int OP>
+__global__ void reduce_rows_kernel(float* out, int32_t* argmax, const float* x, int64_t outer,
+                                   int64_t dim) {
+  __shared__ double sh_d[32];
+  __shared__ float sh_m[32];
+  __shared__ int sh_i[32];
+  for (int64_t o = blockIdx.x; o < outer; o += gridDim.x) {
+    const float* row = x + o * dim;
+    if constexpr (OP == LMT_RED_MAX) {
+      float m = 0.0f;
+      int best = -1;
+      for (int64_t d = threadIdx.x; d < dim; d += blockDim.x) {
+        const float v = row[d];
+        if (best < 0 || beats(v, m)) {
+          m = v;
+          best = (int)d;  // dim <= INT32_MAX for MAX (checked on the host)
+        }
+      }
+      block_argmax(m, best, sh_m, sh_i);
+      if (threadIdx.x == 0) {
+        out[o] = m;
+        if (argmax) argmax[o] = (int32_t)best;
+      }
+    } else {
+      double s = 0.0;
+      for (int64_t d = threadIdx.x; d < dim; d += blockDim.x) s += (double)row[d];
+      s = lmt::cuda::block_sum(s, sh_d);
+      if (threadIdx.x == 0) out[o] = (float)(OP == LMT_RED_MEAN ? s / (double)dim : s);
+    }
+  }
+}
+
+// inner > 1: one thread per output (o, j), walking d in order as the CPU does.
+template <int OP>
+__global__ void reduce_cols_kernel(float* out, int32_t* argmax, const float* x, int64_t outer,
+                                   int64_t dim, int64_t inner) {
+  LMT_GRID_LOOP(t, outer * inner) {
+    const int64_t o = t / inner, j = t - o * inner;
+    const float* col = x + o * dim * inner + j;
+    if constexpr (OP == LMT_RED_MAX) {
+      float m = col[0];
+      int64_t best = 0;
+      for (int64_t d = 1; d < dim; ++d) {
+        const float v = col[d * inner];
+        if (beats(v, m)) {
+          m = v;
+          best = d;
+        }
+      }
+      out[t] = m;
+      if (argmax) argmax[t] = (int32_t)best;
+    } else {
+      double acc = 0.0;
+      for (int64_t d = 0; d < dim; ++d) acc += (double)col[d * inner];
+      out[t] = (float)(OP == LMT_RED_MEAN ? acc / (double)dim : acc);
+    }
+  }
+}
+
+template <int OP>
+void launch_reduce(float* out, int32_t* argmax, const float* x, int64_t outer, int64_t dim,
+                   int64_t inner) {
+  cudaStream_t s = lmt::cuda::stream();
+  if (inner == 1) {
+    // Short rows get one warp; longer ones a full block.
+    const int threads = dim >= kThreads ? kThreads : (int)((dim + 31) / 32 * 32);
+    const unsigned blocks = lmt::cuda::blocks_for(outer, 1);
+    reduce_rows_kernel<OP><<<blocks, threads, 0, s>>>(out, argmax, x, outer, dim);
+  } else {
+    reduce_cols_kernel<OP><<<lmt::cuda::blocks_for(outer * inner, kThreads), kThreads, 0, s>>>(
+        out, argmax, x, outer, dim, inner);
+  }
+}
+
+// Raises the device flag when an argmax entry is outside [0, dim).
+__global__ void check_argmax_kernel(const int32_t* argmax, int64_t m, int64_t dim, int* flag) {
+  LMT_GRID_LOOP(i, m) {
+    const int32_t a = argmax[i];
+    if (a < 0 || a >= dim) atomicOr(flag, 1);
+  }
+}
+
+template <int OP>
+__global__ void reduce_backward_kernel(float* dx, const float* dout, const int32_t* argmax,
+                                       int64_t outer, int64_t dim, int64_t inner, float fdim) {
+  LMT_GRID_LOOP(t, outer * dim * inner) {
+    const int64_t r = t / inner, j = t - r * inner;  // r = o * dim + d
+    const int64_t o = r / dim, d = r - o * dim;
+    const float g = dout[o * inner + j];
+    if constexpr (OP == LMT_RED_SUM)
+      dx[t] = g;
+    else if constexpr (OP == LMT_RED_MEAN)
+      dx[t] = __fdiv_rn(g, fdim);
+    else
+      dx[t] = argmax[o * inner + j] == d ? g : 0.0f;
+  }
+}
+
+// The CPU's check_dims, verbatim.
+lmt_status check_dims(const char* fn, int64_t outer, int64_t dim, int64_t inner, int op) {
+  if (outer < 0 || inner < 0)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'outer' and 'inner' must be >= 0, got %lld, %lld",
+                    fn, (long long)outer, (long long)inner);
+  if (dim < 1)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'dim' must be >= 1, got %lld", fn, (long long)dim);
+  if (op < 0 || op >= LMT_RED_COUNT)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'op' must be an lmt_reduce_op, got %d", fn, op);
+  int64_t n;
+  if (__builtin_mul_overflow(outer, dim, &n) || __builtin_mul_overflow(n, inner, &n))
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: outer*dim*inner overflows int64", fn);
+  if (op == LMT_RED_MAX && dim > INT32_MAX)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'dim' %lld does not fit the int32 argmax", fn,
+                    (long long)dim);
+  return LMT_OK;
+}
+
+}  // namespace
+
+extern "C" lmt_status lmt_cuda_reduce(float* out, int32_t* argmax, const float* x, int64_t outer,
+                                      int64_t dim, int64_t inner, int op) {
+  lmt_status st = check_dims(__func__, outer, dim, inner, op);
+  if (st != LMT_OK) return st;
+  if (outer == 0 || inner == 0) return LMT_OK;
+  LMT_NOT_NULL(out);
+  LMT_NOT_NULL(x);
+  LMT_GUARD_BEGIN
+  // argmax is optional even for MAX: only the backward pass needs it.
+  switch (op) {
+    case LMT_RED_SUM: launch_reduce<LMT_RED_SUM>(out, nullptr, x, outer, dim, inner); break;
+    case LMT_RED_MEAN: launch_reduce<LMT_RED_MEAN>(out, nullptr, x, outer, dim, inner); break;
+    case LMT_RED_MAX: launch_reduce<LMT_RED_MAX>(out, argmax, x, outer, dim, inner); break;
+  }
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_reduce_backward(float* dx, const float* dout,
+                                               const int32_t* argmax, int64_t outer,
+                                               int64_t dim, int64_t inner, int op) {
+  lmt_status st = check_dims(__func__, outer, dim, inner, op);
+  if (st != LMT_OK) return st;
+  if (outer == 0 || inner == 0) return LMT_OK;
+  LMT_NOT_NULL(dx);
+  LMT_NOT_NULL(dout);
+  LMT_GUARD_BEGIN
+  cudaStream_t s = lmt::cuda::stream();
+  if (op == LMT_RED_MAX) {
+    LMT_NOT_NULL(argmax);
+    // argmax lives on the device: check it there first and wait, so that a bad index leaves
+    // dx untouched, as on the CPU.
+    int* flag = lmt::cuda::error_flag();
+    if (flag == nullptr)
+      return lmt_fail(LMT_ERR_DEVICE, "%s: the device error flag could not be allocated",
+                      __func__);
+    const int64_t m = outer * inner;
+    check_argmax_kernel<<<lmt::cuda::blocks_for(m, kThreads), kThreads, 0, s>>>(argmax, m, dim,
+                                                                               flag);
+    char what[96];
+    std::snprintf(what, sizeof what, "an argmax entry is outside [0, %lld)", (long long)dim);
+    st = lmt::cuda::take_error_flag(__func__, what);
+    if (st != LMT_OK) return st;
+  }
+  const int64_t n = outer * dim * inner;
+  const unsigned blocks = lmt::cuda::blocks_for(n, kThreads);
+  const float fdim = (float)dim;
+  switch (op) {
+    case LMT_RED_SUM:
+      reduce_backward_kernel<LMT_RED_SUM><<<blocks, kThreads, 0, s>>>(dx, dout, nullptr, outer,
+                                                                      dim, inner, fdim);
+      break;
+    case LMT_RED_MEAN:
+      reduce_backward_kernel<LMT_RED_MEAN><<<blocks, kThreads, 0, s>>>(dx, dout, nullptr, outer,
+                                                                       dim, inner, fdim);
+      break;
+    case LMT_RED_MAX:
+      reduce_backward_kernel<LMT_RED_MAX><<<blocks, kThreads, 0, s>>>(dx, dout, argmax, outer,
+                                                                      dim, inner, fdim);
+      break;
+  }
+  LMT_CUDA_LAUNCHED();
+  LMT_GUARD_END
+}
