@@ -1,0 +1,80 @@
+// CPU emulation of the warp-level PTX in native/cuda/mma.cuh (see cuda_runtime.h): cp.async is
+// a synchronous 16-byte copy (zero-filled when invalid); ldmatrix and mma.sync gather the
+// warp's addresses or fragments through the block's exchange buffer and compute what the PTX
+// ISA specifies for each lane (m8n8 .b16 matrices; m16n8k16 row.col bf16 with fp32
+// accumulation), so the kernel's fragment bookkeeping is checked exactly.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+namespace {
+
+inline void cp_async16(void* smem, const void* gmem, bool valid) {
+  if (valid) std::memcpy(smem, gmem, 16);
+  else std::memset(smem, 0, 16);
+}
+inline void cp_commit() {}
+template <int N>
+inline void cp_wait() {}
+
+inline float emu_bf(uint32_t reg, int half) {
+  uint32_t u = (half ? (reg >> 16) : (reg & 0xffffu)) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Four 8x8 b16 matrices; lanes 8j..8j+7 give the row addresses of matrix j. Without .trans a
+// lane receives row lane/4, columns 2(lane%4) and +1 of each matrix; with .trans the matrix is
+// transposed first (rows 2(lane%4) and +1, column lane/4).
+inline void emu_ldsm(unsigned (&r)[4], const void* p, bool trans) {
+  uint64_t w = (uint64_t)(uintptr_t)p;
+  uint64_t* b = emu_exchange(&w, 1);
+  const unsigned lane = threadIdx.x & 31, base = threadIdx.x & ~31u;
+  for (int j = 0; j < 4; ++j) {
+    const uint16_t* r0;
+    const uint16_t* r1;
+    uint16_t lo, hi;
+    if (!trans) {
+      r0 = (const uint16_t*)(uintptr_t)b[(base + j * 8 + lane / 4) * 8];
+      lo = r0[2 * (lane % 4)];
+      hi = r0[2 * (lane % 4) + 1];
+    } else {
+      r0 = (const uint16_t*)(uintptr_t)b[(base + j * 8 + 2 * (lane % 4)) * 8];
+      r1 = (const uint16_t*)(uintptr_t)b[(base + j * 8 + 2 * (lane % 4) + 1) * 8];
+      lo = r0[lane / 4];
+      hi = r1[lane / 4];
+    }
+    r[j] = (uint32_t)lo | ((uint32_t)hi << 16);
+  }
+}
+inline void ldsm_x4(unsigned (&r)[4], const void* p) { emu_ldsm(r, p, false); }
+inline void ldsm_x4_t(unsigned (&r)[4], const void* p) { emu_ldsm(r, p, true); }
+
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32, per the PTX ISA fragment layouts
+// (g = lane/4, t = lane%4): a0 (g, 2t..2t+1), a1 (g+8, 2t..), a2 (g, 2t+8..), a3 (g+8, 2t+8..);
+// b0 (k 2t..2t+1, n g), b1 (k 2t+8.., n g); c0 c1 (g, 2t and 2t+1), c2 c3 (g+8, ...).
+inline void mma_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  uint64_t w[6] = {a[0], a[1], a[2], a[3], b0, b1};
+  uint64_t* b = emu_exchange(w, 6);
+  const unsigned lane = threadIdx.x & 31, base = threadIdx.x & ~31u;
+  auto A = [&](int row, int k) {
+    unsigned src = base + (row % 8) * 4 + (k % 8) / 2;
+    int reg = (row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0);
+    return emu_bf((uint32_t)b[src * 8 + reg], k % 2);
+  };
+  auto B = [&](int k, int n) {
+    unsigned src = base + n * 4 + (k % 8) / 2;
+    int reg = 4 + (k >= 8 ? 1 : 0);
+    return emu_bf((uint32_t)b[src * 8 + reg], k % 2);
+  };
+  const int g = lane / 4, t = lane % 4;
+  for (int e = 0; e < 4; ++e) {
+    int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e % 2);
+    float acc = d[e];
+    for (int k = 0; k < 16; ++k) acc += A(row, k) * B(k, col);
+    d[e] = acc;
+  }
+}
+
+}  // namespace
