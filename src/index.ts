@@ -33,3 +33,4 @@ export { runLabelEfficiency } from './train/label_efficiency.js';
 export { worldInstructions } from './pipeline/world.js';
 export { worldPreferences, pairsToFeedback } from './pipeline/preferences.js';
 export { sentimentTask, worldQaTask } from './pipeline/tasks.js';
+export { checkCudaOps, type CrossDeviceResult } from './ops/cuda_check.js';

@@ -15,32 +15,46 @@
 #include <vector>
 
 #include "lmt/lmt.h"
+#ifdef LMT_WITH_CUDA
+#include "lmt/lmt_cuda.h"
+#endif
 
 namespace {
 
 // ---- storage ------------------------------------------------------------------------------
 struct Storage {
-  void* data = nullptr;
+  void* data = nullptr;  // host memory, or device memory when device == LMT_CUDA
   size_t bytes = 0;
   int64_t numel = 0;
   lmt_dtype dtype = LMT_F32;
+  lmt_device device = LMT_CPU;
   ~Storage();
 };
 
 std::atomic<int64_t> g_live_handles{0};
 std::atomic<int64_t> g_live_storages{0};
 std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_live_cuda_bytes{0};
 
 Storage::~Storage() {
   // data is null when the allocation failed (OOM): nothing to free, nothing was counted.
   if (data) {
-    lmt_host_free(data, bytes);
-    g_live_bytes -= (int64_t)bytes;
+#ifdef LMT_WITH_CUDA
+    if (device == LMT_CUDA) {
+      lmt_cuda_free(data, bytes);
+      g_live_cuda_bytes -= (int64_t)bytes;
+    } else
+#endif
+    {
+      lmt_host_free(data, bytes);
+      g_live_bytes -= (int64_t)bytes;
+    }
   }
   g_live_storages--;
 }
 
 const char* dtype_name(lmt_dtype d) { return d == LMT_F32 ? "float32" : "int32"; }
+const char* device_name(lmt_device d) { return d == LMT_CUDA ? "cuda" : "cpu"; }
 
 // Per-environment state: error classes handed over by TS, the handle constructor.
 struct AddonData {
@@ -149,15 +163,40 @@ Napi::Object wrap(Napi::Env env, std::shared_ptr<Storage> st) {
   return obj;
 }
 
-std::shared_ptr<Storage> new_storage(lmt_dtype dtype, int64_t numel) {
+std::shared_ptr<Storage> new_storage(lmt_dtype dtype, int64_t numel, lmt_device device = LMT_CPU) {
   auto st = std::make_shared<Storage>();
   st->dtype = dtype;
   st->numel = numel;
   st->bytes = (size_t)numel * 4;
+  st->device = device;
   g_live_storages++;
+#ifdef LMT_WITH_CUDA
+  if (device == LMT_CUDA) {
+    check(lmt_cuda_malloc(&st->data, st->bytes));
+    g_live_cuda_bytes += (int64_t)st->bytes;
+    return st;
+  }
+#endif
+  if (device != LMT_CPU) fail("DeviceError", "LMT_ERR_DEVICE", "this binary was built without CUDA");
   check(lmt_host_alloc(&st->data, st->bytes));
   g_live_bytes += (int64_t)st->bytes;
   return st;
+}
+
+// Host <-> device copies of whole storages of the same size.
+void copy_bytes(Storage* dst, const void* src_host, size_t bytes) {
+  if (!bytes) return;
+#ifdef LMT_WITH_CUDA
+  if (dst->device == LMT_CUDA) return check(lmt_cuda_memcpy_h2d(dst->data, src_host, bytes));
+#endif
+  std::memcpy(dst->data, src_host, bytes);
+}
+void read_bytes(void* dst_host, const Storage* src, size_t bytes) {
+  if (!bytes) return;
+#ifdef LMT_WITH_CUDA
+  if (src->device == LMT_CUDA) return check(lmt_cuda_memcpy_d2h(dst_host, src->data, bytes));
+#endif
+  std::memcpy(dst_host, src->data, bytes);
 }
 
 // ---- argument reading -----------------------------------------------------------------------
@@ -192,6 +231,7 @@ class Args {
     Napi::Value v = info_[i];
     if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
     Storage* st = handle(i, name)->storage.get();
+    see_device(st, i, name);
     if (st->dtype != dtype)
       fail("DTypeError", "LMT_ERR_DTYPE",
            where(i, name) + " must be " + dtype_name(dtype) + ", got " + dtype_name(st->dtype));
@@ -287,17 +327,45 @@ class Args {
         fail("DisposedTensorError", "LMT_ERR_DISPOSED", where(i, name) + "[" + std::to_string(k) + "] was disposed");
       if (h->storage->dtype != LMT_F32)
         fail("DTypeError", "LMT_ERR_DTYPE", where(i, name) + "[" + std::to_string(k) + "] must be float32");
+      see_device(h->storage.get(), i, name);
       out.push_back(h->storage.get());
     }
     return out;
   }
 
   const Napi::CallbackInfo& info() const { return info_; }
+  // True when the tensor arguments read so far live on the GPU (they must all agree).
+  bool cuda() const { return have_dev_ && dev_ == LMT_CUDA; }
 
  private:
   const Napi::CallbackInfo& info_;
   const char* fn_;
+  bool have_dev_ = false;
+  lmt_device dev_ = LMT_CPU;
+
+  void see_device(const Storage* st, size_t i, const char* name) {
+    if (!have_dev_) {
+      have_dev_ = true;
+      dev_ = st->device;
+    } else if (st->device != dev_) {
+      fail("DeviceError", "LMT_ERR_DEVICE",
+           where(i, name) + " is on " + device_name(st->device) + " but earlier arguments are on " +
+               device_name(dev_));
+    }
+  }
 };
+
+// Calls the CPU or the CUDA kernel of the same signature, after every argument (and so every
+// tensor's device) has been read.
+template <class F, class... A>
+lmt_status kcall(const Args& a, F cpu, F gpu, A... args) {
+  return a.cuda() ? gpu(args...) : cpu(args...);
+}
+#ifdef LMT_WITH_CUDA
+#define KCALL(a, name, ...) kcall(a, lmt_##name, lmt_cuda_##name, __VA_ARGS__)
+#else
+#define KCALL(a, name, ...) kcall(a, lmt_##name, lmt_##name, __VA_ARGS__)
+#endif
 
 // Products of dims, refusing overflow past kMaxElems.
 int64_t mul(const char* fn, std::initializer_list<int64_t> xs) {
@@ -373,15 +441,32 @@ lmt_dtype parse_dtype(Args& a, size_t i) {
   fail("DTypeError", "LMT_ERR_DTYPE", a.where(i, "dtype") + " must be 'float32' or 'int32'");
 }
 
+lmt_device parse_device(Args& a, size_t i) {
+  Napi::Value v = a.info()[i];
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "cpu") return LMT_CPU;
+  if (s == "cuda") {
+#ifdef LMT_WITH_CUDA
+    const char* why = "";
+    if (lmt_cuda_device_count(&why) <= 0) fail("DeviceError", "LMT_ERR_DEVICE", std::string("CUDA is not usable: ") + why);
+    return LMT_CUDA;
+#else
+    fail("DeviceError", "LMT_ERR_DEVICE", "CUDA is not usable: this binary was built without CUDA");
+#endif
+  }
+  fail("DeviceError", "LMT_ERR_DEVICE", a.where(i, "device") + " must be 'cpu' or 'cuda'");
+}
+
 WRAP(Empty)
-  Args a(info, "empty", 2);
+  // The device argument is optional (default: cpu).
+  Args a(info, "empty", info.Length() == 2 ? 2 : 3);
   lmt_dtype dt = parse_dtype(a, 0);
   int64_t n = a.dim(1, "numel");
-  return wrap(info.Env(), new_storage(dt, n));
+  return wrap(info.Env(), new_storage(dt, n, info.Length() == 2 ? LMT_CPU : parse_device(a, 2)));
 END_WRAP
 
 WRAP(FromArray)
-  Args a(info, "fromArray", 1);
+  Args a(info, "fromArray", info.Length() == 1 ? 1 : 2);
   Napi::Value v = info[0];
   if (!v.IsTypedArray()) fail("ArgumentError", "LMT_ERR_INVALID_ARG", "fromArray: expected a Float32Array or Int32Array");
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
@@ -390,8 +475,8 @@ WRAP(FromArray)
   else if (ta.TypedArrayType() == napi_int32_array) dt = LMT_I32;
   else fail("DTypeError", "LMT_ERR_DTYPE", "fromArray: expected a Float32Array or Int32Array");
   int64_t n = (int64_t)ta.ElementLength();
-  auto st = new_storage(dt, n);
-  if (n) std::memcpy(st->data, (const uint8_t*)ta.ArrayBuffer().Data() + ta.ByteOffset(), (size_t)n * 4);
+  auto st = new_storage(dt, n, info.Length() == 1 ? LMT_CPU : parse_device(a, 1));
+  copy_bytes(st.get(), (const uint8_t*)ta.ArrayBuffer().Data() + ta.ByteOffset(), (size_t)n * 4);
   return wrap(info.Env(), st);
 END_WRAP
 
@@ -401,12 +486,55 @@ WRAP(ToArray)
   Napi::Env env = info.Env();
   if (st->dtype == LMT_F32) {
     auto out = Napi::Float32Array::New(env, (size_t)st->numel);
-    if (st->numel) std::memcpy(out.Data(), st->data, (size_t)st->numel * 4);
+    read_bytes(out.Data(), st, (size_t)st->numel * 4);
     return out;
   }
   auto out = Napi::Int32Array::New(env, (size_t)st->numel);
-  if (st->numel) std::memcpy(out.Data(), st->data, (size_t)st->numel * 4);
+  read_bytes(out.Data(), st, (size_t)st->numel * 4);
   return out;
+END_WRAP
+
+// A copy of the storage on another device (or the same one).
+WRAP(ToDevice)
+  Args a(info, "toDevice", 2);
+  Storage* src = a.handle(0, "x")->storage.get();
+  lmt_device dev = parse_device(a, 1);
+  auto st = new_storage(src->dtype, src->numel, dev);
+  size_t bytes = (size_t)src->numel * 4;
+  if (bytes) {
+#ifdef LMT_WITH_CUDA
+    if (src->device == LMT_CUDA && dev == LMT_CUDA) check(lmt_cuda_memcpy_d2d(st->data, src->data, bytes));
+    else if (src->device == LMT_CUDA) check(lmt_cuda_memcpy_d2h(st->data, src->data, bytes));
+    else if (dev == LMT_CUDA) check(lmt_cuda_memcpy_h2d(st->data, src->data, bytes));
+    else
+#endif
+      std::memcpy(st->data, src->data, bytes);
+  }
+  return wrap(info.Env(), st);
+END_WRAP
+
+WRAP(DeviceOf)
+  Args a(info, "deviceOf", 1);
+  return Napi::String::New(info.Env(), device_name(a.handle(0, "x")->storage->device));
+END_WRAP
+
+WRAP(CudaSynchronize)
+#ifdef LMT_WITH_CUDA
+  const char* why = "";
+  if (lmt_cuda_device_count(&why) > 0) check(lmt_cuda_synchronize());
+#endif
+  return info.Env().Undefined();
+END_WRAP
+
+// 'fp32' (default) or 'bf16' tensor-core products for CUDA matmuls.
+WRAP(SetMatmulPrecision)
+  Args a(info, "setMatmulPrecision", 1);
+  std::string p = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (p != "fp32" && p != "bf16") fail("ArgumentError", "LMT_ERR_INVALID_ARG", "setMatmulPrecision: expected 'fp32' or 'bf16'");
+#ifdef LMT_WITH_CUDA
+  check(lmt_cuda_set_matmul_precision(p == "bf16" ? LMT_PREC_BF16 : LMT_PREC_FP32));
+#endif
+  return info.Env().Undefined();
 END_WRAP
 
 // A new handle on the same storage (reshape): each handle is disposed on its own, the
@@ -422,11 +550,20 @@ WRAP(Memory)
   o.Set("storages", Napi::Number::New(info.Env(), (double)g_live_storages.load()));
   o.Set("bytes", Napi::Number::New(info.Env(), (double)g_live_bytes.load()));
   o.Set("cachedBytes", Napi::Number::New(info.Env(), (double)lmt_host_cached_bytes()));
+  o.Set("cudaBytes", Napi::Number::New(info.Env(), (double)g_live_cuda_bytes.load()));
+#ifdef LMT_WITH_CUDA
+  o.Set("cudaCachedBytes", Napi::Number::New(info.Env(), (double)lmt_cuda_cached_bytes()));
+#else
+  o.Set("cudaCachedBytes", Napi::Number::New(info.Env(), 0.0));
+#endif
   return o;
 END_WRAP
 
 WRAP(FlushCache)
   lmt_host_flush_cache();
+#ifdef LMT_WITH_CUDA
+  lmt_cuda_flush_cache();
+#endif
   return info.Env().Undefined();
 END_WRAP
 
@@ -503,7 +640,7 @@ WRAP(Fill)
   Args a(info, "fill", 2);
   int64_t n = a.numel(0, "out", LMT_F32);
   float v = a.f(1, "value", true);
-  check(lmt_fill(a.f32(0, "out", n), v, n));
+  check(KCALL(a, fill, a.f32(0, "out", n), v, n));
   return info.Env().Undefined();
 END_WRAP
 
@@ -511,14 +648,14 @@ WRAP(FillI32)
   Args a(info, "fillI32", 2);
   int64_t n = a.numel(0, "out", LMT_I32);
   int32_t v = a.i32scalar(1, "value");
-  check(lmt_fill_i32(a.i32(0, "out", n), v, n));
+  check(KCALL(a, fill_i32, a.i32(0, "out", n), v, n));
   return info.Env().Undefined();
 END_WRAP
 
 WRAP(CastI32F32)
   Args a(info, "castI32F32", 2);
   int64_t n = a.numel(1, "x", LMT_I32);
-  check(lmt_cast_i32_f32(a.f32(0, "out", n), a.i32(1, "x", n), n));
+  check(KCALL(a, cast_i32_f32, a.f32(0, "out", n), a.i32(1, "x", n), n));
   return info.Env().Undefined();
 END_WRAP
 
@@ -533,7 +670,7 @@ WRAP(CopyStrided)
   int64_t r = reach("copyStrided", shape, strides);
   float* out = a.f32(0, "out", out_offset + n);
   Storage* x = a.tensor(1, "x", LMT_F32, n == 0 ? 0 : offset + r);
-  check(lmt_copy_strided(out + out_offset, (const float*)x->data, x->numel, (int)shape.size(),
+  check(KCALL(a, copy_strided, out + out_offset, (const float*)x->data, x->numel, (int)shape.size(),
                          shape.data(), strides.data(), offset));
   return info.Env().Undefined();
 END_WRAP
@@ -548,7 +685,7 @@ WRAP(ScatterAddStrided)
   int64_t r = reach("scatterAddStrided", shape, strides);
   Storage* out = a.tensor(0, "out", LMT_F32, n == 0 ? 0 : offset + r);
   const float* x = a.f32(1, "x", n);
-  check(lmt_scatter_add_strided((float*)out->data, out->numel, x, (int)shape.size(), shape.data(),
+  check(KCALL(a, scatter_add_strided, (float*)out->data, out->numel, x, (int)shape.size(), shape.data(),
                                 strides.data(), offset));
   return info.Env().Undefined();
 END_WRAP
@@ -556,14 +693,14 @@ END_WRAP
 WRAP(FillUniform)
   Args a(info, "fillUniform", 5);
   int64_t n = a.numel(0, "out", LMT_F32);
-  check(lmt_fill_uniform(a.f32(0, "out", n), n, a.f(1, "lo"), a.f(2, "hi"), a.u53(3, "seed"), a.u53(4, "offset")));
+  check(KCALL(a, fill_uniform, a.f32(0, "out", n), n, a.f(1, "lo"), a.f(2, "hi"), a.u53(3, "seed"), a.u53(4, "offset")));
   return info.Env().Undefined();
 END_WRAP
 
 WRAP(FillNormal)
   Args a(info, "fillNormal", 5);
   int64_t n = a.numel(0, "out", LMT_F32);
-  check(lmt_fill_normal(a.f32(0, "out", n), n, a.f(1, "mean"), a.f(2, "std"), a.u53(3, "seed"), a.u53(4, "offset")));
+  check(KCALL(a, fill_normal, a.f32(0, "out", n), n, a.f(1, "mean"), a.f(2, "std"), a.u53(3, "seed"), a.u53(4, "offset")));
   return info.Env().Undefined();
 END_WRAP
 
@@ -572,14 +709,14 @@ WRAP(Unary)
   Args a(info, "unary", 5);
   int64_t n = a.numel(1, "x", LMT_F32);
   float* out = a.f32(0, "out", n);
-  check(lmt_unary(out, a.f32(1, "x", n), n, (int)a.dim(2, "op"), a.f(3, "alpha"), a.f(4, "beta")));
+  check(KCALL(a, unary, out, a.f32(1, "x", n), n, (int)a.dim(2, "op"), a.f(3, "alpha"), a.f(4, "beta")));
   return info.Env().Undefined();
 END_WRAP
 
 WRAP(UnaryBackward)
   Args a(info, "unaryBackward", 5);
   int64_t n = a.numel(1, "dout", LMT_F32);
-  check(lmt_unary_backward(a.f32(0, "dx", n), a.f32(1, "dout", n), a.f32(2, "x", n, true),
+  check(KCALL(a, unary_backward, a.f32(0, "dx", n), a.f32(1, "dout", n), a.f32(2, "x", n, true),
                            a.f32(3, "y", n, true), n, (int)a.dim(4, "op")));
   return info.Env().Undefined();
 END_WRAP
@@ -594,7 +731,7 @@ WRAP(Binary)
   float* out = a.f32(0, "out", n);
   const float* x = a.f32(1, "a", reach("binary", shape, sa));
   const float* y = a.f32(2, "b", reach("binary", shape, sb));
-  check(lmt_binary(out, x, y, (int)shape.size(), shape.data(), sa.data(), sb.data(), (int)a.dim(6, "op")));
+  check(KCALL(a, binary, out, x, y, (int)shape.size(), shape.data(), sa.data(), sb.data(), (int)a.dim(6, "op")));
   return info.Env().Undefined();
 END_WRAP
 
@@ -610,7 +747,7 @@ WRAP(Where)
   const float* c = a.f32(1, "cond", reach("where", shape, sc));
   const float* x = a.f32(2, "a", reach("where", shape, sa));
   const float* y = a.f32(3, "b", reach("where", shape, sb));
-  check(lmt_where(out, c, x, y, (int)shape.size(), shape.data(), sc.data(), sa.data(), sb.data()));
+  check(KCALL(a, where, out, c, x, y, (int)shape.size(), shape.data(), sc.data(), sa.data(), sb.data()));
   return info.Env().Undefined();
 END_WRAP
 
@@ -620,7 +757,7 @@ WRAP(Reduce)
   Args a(info, "reduce", 7);
   int64_t outer = a.dim(3, "outer"), dim = a.dim(4, "dim"), inner = a.dim(5, "inner");
   int64_t on = mul("reduce", {outer, inner});
-  check(lmt_reduce(a.f32(0, "out", on), a.i32(1, "argmax", on, true),
+  check(KCALL(a, reduce, a.f32(0, "out", on), a.i32(1, "argmax", on, true),
                    a.f32(2, "x", mul("reduce", {outer, dim, inner})), outer, dim, inner, (int)a.dim(6, "op")));
   return info.Env().Undefined();
 END_WRAP
@@ -629,7 +766,7 @@ WRAP(ReduceBackward)
   Args a(info, "reduceBackward", 7);
   int64_t outer = a.dim(3, "outer"), dim = a.dim(4, "dim"), inner = a.dim(5, "inner");
   int64_t on = mul("reduceBackward", {outer, inner});
-  check(lmt_reduce_backward(a.f32(0, "dx", mul("reduceBackward", {outer, dim, inner})), a.f32(1, "dout", on),
+  check(KCALL(a, reduce_backward, a.f32(0, "dx", mul("reduceBackward", {outer, dim, inner})), a.f32(1, "dout", on),
                             a.i32(2, "argmax", on, true), outer, dim, inner, (int)a.dim(6, "op")));
   return info.Env().Undefined();
 END_WRAP
@@ -641,7 +778,7 @@ WRAP(SoftmaxForward)
   int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
   int64_t mrows = a.dim(5, "maskRows"), mdiv = a.dim(6, "maskDiv");
   int64_t n = mul("softmaxForward", {rows, cols});
-  check(lmt_softmax_forward(a.f32(0, "out", n), a.f32(1, "x", n),
+  check(KCALL(a, softmax_forward, a.f32(0, "out", n), a.f32(1, "x", n),
                             a.f32(2, "mask", mul("softmaxForward", {mrows, cols}), true), rows, cols,
                             mrows, mdiv, a.flag(7, "log") ? 1 : 0));
   return info.Env().Undefined();
@@ -651,7 +788,7 @@ WRAP(SoftmaxBackward)
   Args a(info, "softmaxBackward", 6);
   int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
   int64_t n = mul("softmaxBackward", {rows, cols});
-  check(lmt_softmax_backward(a.f32(0, "dx", n), a.f32(1, "dout", n), a.f32(2, "y", n), rows, cols,
+  check(KCALL(a, softmax_backward, a.f32(0, "dx", n), a.f32(1, "dout", n), a.f32(2, "y", n), rows, cols,
                              a.flag(5, "log") ? 1 : 0));
   return info.Env().Undefined();
 END_WRAP
@@ -662,7 +799,7 @@ WRAP(LayernormForward)
   Args a(info, "layernormForward", 9);
   int64_t N = a.dim(6, "N"), C = a.dim(7, "C");
   int64_t n = mul("layernormForward", {N, C});
-  check(lmt_layernorm_forward(a.f32(0, "out", n), a.f32(1, "mean", N), a.f32(2, "rstd", N), a.f32(3, "x", n),
+  check(KCALL(a, layernorm_forward, a.f32(0, "out", n), a.f32(1, "mean", N), a.f32(2, "rstd", N), a.f32(3, "x", n),
                               a.f32(4, "weight", C), a.f32(5, "bias", C, true), N, C, a.f(8, "eps")));
   return info.Env().Undefined();
 END_WRAP
@@ -672,7 +809,7 @@ WRAP(LayernormBackward)
   Args a(info, "layernormBackward", 10);
   int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
   int64_t n = mul("layernormBackward", {N, C});
-  check(lmt_layernorm_backward(a.f32(0, "dx", n), a.f32(1, "dweight", C), a.f32(2, "dbias", C, true),
+  check(KCALL(a, layernorm_backward, a.f32(0, "dx", n), a.f32(1, "dweight", C), a.f32(2, "dbias", C, true),
                                a.f32(3, "dout", n), a.f32(4, "x", n), a.f32(5, "weight", C), a.f32(6, "mean", N),
                                a.f32(7, "rstd", N), N, C));
   return info.Env().Undefined();
@@ -683,7 +820,7 @@ WRAP(RmsnormForward)
   Args a(info, "rmsnormForward", 7);
   int64_t N = a.dim(4, "N"), C = a.dim(5, "C");
   int64_t n = mul("rmsnormForward", {N, C});
-  check(lmt_rmsnorm_forward(a.f32(0, "out", n), a.f32(1, "rstd", N), a.f32(2, "x", n), a.f32(3, "weight", C), N,
+  check(KCALL(a, rmsnorm_forward, a.f32(0, "out", n), a.f32(1, "rstd", N), a.f32(2, "x", n), a.f32(3, "weight", C), N,
                             C, a.f(6, "eps")));
   return info.Env().Undefined();
 END_WRAP
@@ -693,7 +830,7 @@ WRAP(RmsnormBackward)
   Args a(info, "rmsnormBackward", 8);
   int64_t N = a.dim(6, "N"), C = a.dim(7, "C");
   int64_t n = mul("rmsnormBackward", {N, C});
-  check(lmt_rmsnorm_backward(a.f32(0, "dx", n), a.f32(1, "dweight", C), a.f32(2, "dout", n), a.f32(3, "x", n),
+  check(KCALL(a, rmsnorm_backward, a.f32(0, "dx", n), a.f32(1, "dweight", C), a.f32(2, "dout", n), a.f32(3, "x", n),
                              a.f32(4, "weight", C), a.f32(5, "rstd", N), N, C));
   return info.Env().Undefined();
 END_WRAP
@@ -702,14 +839,14 @@ END_WRAP
 WRAP(GeluForward)
   Args a(info, "geluForward", 2);
   int64_t n = a.numel(1, "x", LMT_F32);
-  check(lmt_gelu_forward(a.f32(0, "out", n), a.f32(1, "x", n), n));
+  check(KCALL(a, gelu_forward, a.f32(0, "out", n), a.f32(1, "x", n), n));
   return info.Env().Undefined();
 END_WRAP
 
 WRAP(GeluBackward)
   Args a(info, "geluBackward", 3);
   int64_t n = a.numel(2, "x", LMT_F32);
-  check(lmt_gelu_backward(a.f32(0, "dx", n), a.f32(1, "dout", n), a.f32(2, "x", n), n));
+  check(KCALL(a, gelu_backward, a.f32(0, "dx", n), a.f32(1, "dout", n), a.f32(2, "x", n), n));
   return info.Env().Undefined();
 END_WRAP
 
@@ -718,7 +855,7 @@ END_WRAP
 WRAP(EmbeddingForward)
   Args a(info, "embeddingForward", 6);
   int64_t N = a.dim(3, "N"), V = a.dim(4, "V"), C = a.dim(5, "C");
-  check(lmt_embedding_forward(a.f32(0, "out", mul("embeddingForward", {N, C})), a.i32(1, "ids", N),
+  check(KCALL(a, embedding_forward, a.f32(0, "out", mul("embeddingForward", {N, C})), a.i32(1, "ids", N),
                               a.f32(2, "weight", mul("embeddingForward", {V, C})), N, V, C));
   return info.Env().Undefined();
 END_WRAP
@@ -727,7 +864,7 @@ END_WRAP
 WRAP(EmbeddingBackward)
   Args a(info, "embeddingBackward", 6);
   int64_t N = a.dim(3, "N"), V = a.dim(4, "V"), C = a.dim(5, "C");
-  check(lmt_embedding_backward(a.f32(0, "dweight", mul("embeddingBackward", {V, C})),
+  check(KCALL(a, embedding_backward, a.f32(0, "dweight", mul("embeddingBackward", {V, C})),
                                a.f32(1, "dout", mul("embeddingBackward", {N, C})), a.i32(2, "ids", N), N, V, C));
   return info.Env().Undefined();
 END_WRAP
@@ -736,7 +873,7 @@ END_WRAP
 WRAP(Gather)
   Args a(info, "gather", 7);
   int64_t outer = a.dim(3, "outer"), dim = a.dim(4, "dim"), inner = a.dim(5, "inner"), k = a.dim(6, "nIdx");
-  check(lmt_gather(a.f32(0, "out", mul("gather", {outer, k, inner})), a.f32(1, "x", mul("gather", {outer, dim, inner})),
+  check(KCALL(a, gather, a.f32(0, "out", mul("gather", {outer, k, inner})), a.f32(1, "x", mul("gather", {outer, dim, inner})),
                    a.i32(2, "idx", k), outer, dim, inner, k));
   return info.Env().Undefined();
 END_WRAP
@@ -744,7 +881,7 @@ END_WRAP
 WRAP(GatherBackward)
   Args a(info, "gatherBackward", 7);
   int64_t outer = a.dim(3, "outer"), dim = a.dim(4, "dim"), inner = a.dim(5, "inner"), k = a.dim(6, "nIdx");
-  check(lmt_gather_backward(a.f32(0, "dx", mul("gatherBackward", {outer, dim, inner})),
+  check(KCALL(a, gather_backward, a.f32(0, "dx", mul("gatherBackward", {outer, dim, inner})),
                             a.f32(1, "dout", mul("gatherBackward", {outer, k, inner})), a.i32(2, "idx", k), outer,
                             dim, inner, k));
   return info.Env().Undefined();
@@ -755,7 +892,7 @@ END_WRAP
 WRAP(CrossEntropyForward)
   Args a(info, "crossEntropyForward", 8);
   int64_t N = a.dim(4, "N"), V = a.dim(5, "V");
-  check(lmt_cross_entropy_forward(a.f32(0, "losses", N), a.f32(1, "lse", N),
+  check(KCALL(a, cross_entropy_forward, a.f32(0, "losses", N), a.f32(1, "lse", N),
                                   a.f32(2, "logits", mul("crossEntropyForward", {N, V})), a.i32(3, "targets", N), N, V,
                                   a.i32scalar(6, "ignoreIndex"), a.f(7, "labelSmoothing")));
   return info.Env().Undefined();
@@ -766,7 +903,7 @@ WRAP(CrossEntropyBackward)
   Args a(info, "crossEntropyBackward", 9);
   int64_t N = a.dim(5, "N"), V = a.dim(6, "V");
   int64_t n = mul("crossEntropyBackward", {N, V});
-  check(lmt_cross_entropy_backward(a.f32(0, "dlogits", n), a.f32(1, "dlosses", N), a.f32(2, "logits", n),
+  check(KCALL(a, cross_entropy_backward, a.f32(0, "dlogits", n), a.f32(1, "dlosses", N), a.f32(2, "logits", n),
                                    a.f32(3, "lse", N), a.i32(4, "targets", N), N, V, a.i32scalar(7, "ignoreIndex"),
                                    a.f(8, "labelSmoothing")));
   return info.Env().Undefined();
@@ -800,7 +937,7 @@ AttnDims attn_dims(Args& a, size_t first) {
 WRAP(AttentionForward)
   Args a(info, "attentionForward", 15);
   AttnDims d = attn_dims(a, 7);
-  check(lmt_attention_forward(a.f32(0, "out", d.q_n), a.f32(1, "lse", d.lse_n), a.f32(2, "q", d.q_n),
+  check(KCALL(a, attention_forward, a.f32(0, "out", d.q_n), a.f32(1, "lse", d.lse_n), a.f32(2, "q", d.q_n),
                               a.f32(3, "k", d.kv_n), a.f32(4, "v", d.kv_n), a.f32(5, "bias", d.bias_n, true),
                               a.f32(6, "keyMask", mul("attention", {d.B, d.Tk}), true), d.B, d.NH, d.Tq, d.Tk, d.HS,
                               d.biasB, d.causal ? 1 : 0, d.scale));
@@ -812,7 +949,7 @@ END_WRAP
 WRAP(AttentionBackward)
   Args a(info, "attentionBackward", 20);
   AttnDims d = attn_dims(a, 12);
-  check(lmt_attention_backward(a.f32(0, "dq", d.q_n), a.f32(1, "dk", d.kv_n), a.f32(2, "dv", d.kv_n),
+  check(KCALL(a, attention_backward, a.f32(0, "dq", d.q_n), a.f32(1, "dk", d.kv_n), a.f32(2, "dv", d.kv_n),
                                a.f32(3, "dbias", d.bias_n, true), a.f32(4, "dout", d.q_n), a.f32(5, "q", d.q_n),
                                a.f32(6, "k", d.kv_n), a.f32(7, "v", d.kv_n), a.f32(8, "out", d.q_n),
                                a.f32(9, "lse", d.lse_n), a.f32(10, "bias", d.bias_n, true),
@@ -842,7 +979,7 @@ WRAP(Matmul)
   int64_t need_a = K == 0 || M == 0 ? 0 : (ta ? matrix_reach("a", batch, K, M, lda, sa) : matrix_reach("a", batch, M, K, lda, sa));
   int64_t need_b = K == 0 || N == 0 ? 0 : (tb ? matrix_reach("b", batch, N, K, ldb, sb) : matrix_reach("b", batch, K, N, ldb, sb));
   int64_t need_c = matrix_reach("c", batch, M, N, ldc, sc);
-  check(lmt_matmul(a.f32(0, "c", need_c), a.f32(1, "a", need_a), a.f32(2, "b", need_b), batch, M, N, K, ta ? 1 : 0,
+  check(KCALL(a, matmul, a.f32(0, "c", need_c), a.f32(1, "a", need_a), a.f32(2, "b", need_b), batch, M, N, K, ta ? 1 : 0,
                    tb ? 1 : 0, lda, ldb, ldc, sa, sb, sc, alpha, beta));
   return info.Env().Undefined();
 END_WRAP
@@ -851,14 +988,14 @@ END_WRAP
 WRAP(DropoutForward)
   Args a(info, "dropoutForward", 5);
   int64_t n = a.numel(1, "x", LMT_F32);
-  check(lmt_dropout_forward(a.f32(0, "out", n), a.f32(1, "x", n), n, a.f(2, "p"), a.u53(3, "seed"), a.u53(4, "offset")));
+  check(KCALL(a, dropout_forward, a.f32(0, "out", n), a.f32(1, "x", n), n, a.f(2, "p"), a.u53(3, "seed"), a.u53(4, "offset")));
   return info.Env().Undefined();
 END_WRAP
 
 WRAP(DropoutBackward)
   Args a(info, "dropoutBackward", 5);
   int64_t n = a.numel(1, "dout", LMT_F32);
-  check(lmt_dropout_backward(a.f32(0, "dx", n), a.f32(1, "dout", n), n, a.f(2, "p"), a.u53(3, "seed"), a.u53(4, "offset")));
+  check(KCALL(a, dropout_backward, a.f32(0, "dx", n), a.f32(1, "dout", n), n, a.f(2, "p"), a.u53(3, "seed"), a.u53(4, "offset")));
   return info.Env().Undefined();
 END_WRAP
 
@@ -896,7 +1033,7 @@ WRAP(AdamwStep)
   double step = a.number(10, "step");
   if (step < 1 || step != std::floor(step) || step > 9e15)
     fail("ArgumentError", "LMT_ERR_INVALID_ARG", "adamwStep: argument 10 ('step') must be an integer >= 1");
-  check(lmt_adamw_step(pp.data(), mp.data(), vp.data(), gp.data(), sizes.data(), decay.data(), (int)count,
+  check(KCALL(a, adamw_step, pp.data(), mp.data(), vp.data(), gp.data(), sizes.data(), decay.data(), (int)count,
                        a.f(5, "lr"), a.f(6, "beta1"), a.f(7, "beta2"), a.f(8, "eps"), a.f(9, "weightDecay"),
                        (int64_t)step, a.f(11, "gradScale")));
   return info.Env().Undefined();
@@ -912,7 +1049,7 @@ WRAP(GlobalNorm)
     sizes.push_back(s->numel);
   }
   double norm = 0;
-  check(lmt_global_norm(&norm, ptr.data(), sizes.data(), (int)t.size()));
+  check(KCALL(a, global_norm, &norm, ptr.data(), sizes.data(), (int)t.size()));
   return Napi::Number::New(info.Env(), norm);
 END_WRAP
 
@@ -927,7 +1064,7 @@ WRAP(ClipGradNorm)
     sizes.push_back(s->numel);
   }
   double norm = 0;
-  check(lmt_clip_grad_norm(&norm, ptr.data(), sizes.data(), (int)t.size(), max_norm));
+  check(KCALL(a, clip_grad_norm, &norm, ptr.data(), sizes.data(), (int)t.size(), max_norm));
   return Napi::Number::New(info.Env(), norm);
 END_WRAP
 
@@ -960,7 +1097,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"attentionForward", AttentionForward}, {"attentionBackward", AttentionBackward},
       {"matmul", Matmul}, {"dropoutForward", DropoutForward}, {"dropoutBackward", DropoutBackward},
       {"adamwStep", AdamwStep}, {"globalNorm", GlobalNorm}, {"clipGradNorm", ClipGradNorm},
-      {"benchKernels", BenchKernels},
+      {"benchKernels", BenchKernels}, {"toDevice", ToDevice}, {"deviceOf", DeviceOf},
+      {"cudaSynchronize", CudaSynchronize}, {"setMatmulPrecision", SetMatmulPrecision},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

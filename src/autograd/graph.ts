@@ -194,17 +194,17 @@ export function disposeGraph(): void {
 // The few tensor operations backward itself needs, done directly so that the graph works
 // whichever op modules a program imported (they all import this file).
 function onesLike(t: Tensor): Tensor {
-  return ones(t.shape);
+  return ones(t.shape, 'float32', t.device);
 }
 function addInto(dst: Tensor, src: Tensor): Tensor {
   native.binary(dst.h, dst.h, src.h, [dst.size], [1], [1], BinaryOp.add);
   return dst;
 }
 function cloneT(t: Tensor): Tensor {
-  const out = new Tensor(native.empty('float32', t.size), t.shape, 'float32');
+  const out = new Tensor(native.empty('float32', t.size, t.device), t.shape, 'float32', t.device);
   native.copyStrided(out.h, t.h, [t.size], [1], 0, 0);
   return out;
 }
 function reshapeLike(g: Tensor, like: Tensor): Tensor {
-  return new Tensor(native.view(g.h), like.shape, g.dtype);
+  return new Tensor(native.view(g.h), like.shape, g.dtype, g.device);
 }

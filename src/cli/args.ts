@@ -4,7 +4,9 @@
  * fill in anything not given on the command line. Unknown options are errors.
  */
 import { readFileSync } from 'node:fs';
-import { ArgumentError, DataError } from '../errors.js';
+import { ArgumentError, DataError, DeviceError } from '../errors.js';
+import { native } from '../native/binding.js';
+import type { Device } from '../tensor/tensor.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean' | 'list';
@@ -59,9 +61,25 @@ export function usage(cmd: string, spec: Record<string, OptionSpec>): string {
 }
 
 /** The CPU is the only device with kernels so far; anything else is a typed error naming the command. */
+/** For commands that run on the CPU only (so far): --device cpu or nothing. */
 export function requireCpu(cmd: string, device: unknown): void {
   if (device !== undefined && device !== 'cpu')
-    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (CUDA kernels are not built yet; \`lmtrain info\` shows the CUDA status)`);
+    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (this command has no CUDA path yet: \`lmtrain pretrain\` and \`lmtrain bench train\` do)`);
+}
+
+/**
+ * The device of a command with a CUDA path: --device, else LMT_DEVICE, else cpu. (The CUDA
+ * kernels have not yet run on a GPU in this project's checks, so cpu stays the default until
+ * they have.) 'cuda' where CUDA is unusable is a DeviceError that says why.
+ */
+export function resolveDevice(cmd: string, flag: unknown): Device {
+  const d = flag ?? process.env.LMT_DEVICE ?? 'cpu';
+  if (d !== 'cpu' && d !== 'cuda') throw new ArgumentError(`${cmd}: --device (or LMT_DEVICE) must be cpu or cuda, got '${String(d)}'`);
+  if (d === 'cuda') {
+    const i = native.info();
+    if (!i.cudaCompiled || i.cudaDevices === 0) throw new DeviceError(`${cmd}: CUDA is not usable: ${i.cudaWhy}`);
+  }
+  return d;
 }
 
 export function need<T>(cmd: string, v: T | undefined, flag: string): T {

@@ -5,7 +5,7 @@
  * (OpenBLAS when it is installed, else a naive loop; a memcpy for bandwidth; the unfused path
  * for attention).
  */
-import { parseArgs, usage, requireCpu, type OptionSpec } from './args.js';
+import { parseArgs, usage, requireCpu, resolveDevice, type OptionSpec } from './args.js';
 import { native } from '../native/binding.js';
 import { runTrainBench, BENCH_CONFIGS } from '../train/bench.js';
 import { ArgumentError } from '../errors.js';
@@ -14,14 +14,17 @@ const KERNEL_SPEC: Record<string, OptionSpec> = {
   quick: { type: 'boolean', help: 'fewer shapes, shorter timings (about 20 s)' },
   suite: { type: 'list', help: 'peak copy gemm attention memory (default: all)' },
   threads: { type: 'list', help: 'thread counts to measure (default: 1 and the pool size)' },
-  device: { type: 'string', help: 'cpu (CUDA kernels are not built yet)' },
+  device: { type: 'string', help: 'cpu (the CUDA kernels are timed by build/lmt_cuda_bench: scripts/gpu-check.sh)' },
   json: { type: 'boolean', help: 'print one JSON array of {kernel, layout, shape, seconds, gflops, ref, ref_gflops, ratio}' },
 };
 const TRAIN_SPEC: Record<string, OptionSpec> = {
   config: { type: 'string', help: `${Object.keys(BENCH_CONFIGS).join(' | ')} (ARCHITECTURE.md §7)` },
   steps: { type: 'number', help: 'timed steps (10)' },
   warmup: { type: 'number', help: 'untimed steps first (2)' },
-  device: { type: 'string', help: 'cpu (CUDA kernels are not built yet)' },
+  device: { type: 'string', help: 'cpu (default) or cuda' },
+  batch: { type: 'number', help: "batch size (default: the config's)" },
+  seqLen: { type: 'number', help: "sequence length (default: the config's; at most its positions)" },
+  precision: { type: 'string', help: 'CUDA matmul precision: fp32 (default) or bf16 (tensor cores)' },
   json: { type: 'boolean', help: 'print one JSON object {config, tokens_per_s, ms_per_step, peak_rss_mib, gflops, pct_peak}' },
 };
 
@@ -68,9 +71,12 @@ export async function runBenchCli(args: string[]): Promise<number> {
   if (what === 'train') {
     const o = parseArgs('bench train', rest, TRAIN_SPEC);
     if (o.help) { console.log(usage('bench train', TRAIN_SPEC)); return 0; }
-    requireCpu('bench train', o.device);
+    const device = resolveDevice('bench train', o.device);
+    const precision = (o.precision as string | undefined) ?? 'fp32';
+    if (precision !== 'fp32' && precision !== 'bf16') throw new ArgumentError(`bench train: --precision must be fp32 or bf16, got '${precision}'`);
     const config = (o.config as string | undefined) ?? 'tiny';
-    const r = runTrainBench({ config, steps: o.steps as number | undefined, warmup: o.warmup as number | undefined,
+    const r = runTrainBench({ config, steps: o.steps as number | undefined, warmup: o.warmup as number | undefined, device, precision,
+      batch: o.batch as number | undefined, seqLen: o.seqLen as number | undefined,
       onStep: o.json ? undefined : (i, ms) => process.stderr.write(`  step ${i}: ${ms.toFixed(1)} ms\n`) });
     if (o.json) console.log(JSON.stringify(r));
     else {

@@ -110,9 +110,9 @@ export class Bert extends Module {
     const mask = opts.attentionMask ?? null;
     if (mask && (!(mask instanceof Tensor) || mask.dtype !== 'float32' || !sameShape(mask.shape, [B, T])))
       throw new ShapeError(`Bert.forward: attentionMask must be float32 (${B}, ${T}) of 1/0, got ${mask instanceof Tensor ? `${mask.dtype} ${shapeStr(mask.shape)}` : typeof mask}`);
-    const pos = tensor(Int32Array.from({ length: T }, (_, i) => i), [T]);
+    const pos = tensor(Int32Array.from({ length: T }, (_, i) => i), [T], 'int32', ids.device);
     // Without segment ids every token is segment 0: one (T, C) row block broadcast over B.
-    const tt = this.wtt.forward(types ?? zeros([T], 'int32'));
+    const tt = this.wtt.forward(types ?? zeros([T], 'int32', ids.device));
     const x0 = add(add(this.wte.forward(ids), this.wpe.forward(pos)), tt);
     let x = this.drop.forward(this.ln_emb.forward(x0));
     for (const b of this.blocks) x = b.forward(x, mask);
@@ -139,8 +139,8 @@ export class Bert extends Module {
     for (let i = 0; i < lab.length; i++) if (lab[i] !== ignoreIndex) rows.push(i);
     if (rows.length === 0) return crossEntropy(this.mlmLogits(ids, opts), labels, { ignoreIndex });
     const h = reshape(this.forward(ids, opts), [lab.length, this.config.n_embd]);
-    const picked = gather(h, tensor(Int32Array.from(rows), [rows.length]), 0); // (N, C)
-    const targets = tensor(Int32Array.from(rows, (i) => lab[i]), [rows.length]);
+    const picked = gather(h, tensor(Int32Array.from(rows), [rows.length], 'int32', h.device), 0); // (N, C)
+    const targets = tensor(Int32Array.from(rows, (i) => lab[i]), [rows.length], 'int32', h.device);
     return crossEntropy(this.mlm.forward(picked, this.wte.weight), targets, { ignoreIndex });
   }
 

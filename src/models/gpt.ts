@@ -93,7 +93,7 @@ export class GPT extends Module {
     const posIds = opts.positionIds ?? null;
     if (posIds && (!(posIds instanceof Tensor) || posIds.dtype !== 'int32' || posIds.ndim !== 2 || posIds.shape[0] !== B || posIds.shape[1] !== T))
       throw new ShapeError(`GPT.forward: positionIds must be an int32 tensor (${B}, ${T}), got ${posIds instanceof Tensor ? `${posIds.dtype} ${shapeStr(posIds.shape)}` : typeof posIds}`);
-    const pos = posIds ?? tensor(Int32Array.from({ length: T }, (_, i) => past + i), [T]);
+    const pos = posIds ?? tensor(Int32Array.from({ length: T }, (_, i) => past + i), [T], 'int32', ids.device);
     let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(pos)));
     const attnBias = this.headBias(opts.attnBias ?? null, B, T, past + T);
     this.blocks.forEach((b, i) => {

@@ -126,7 +126,7 @@ export class SpanQA extends Module {
     const [B, T] = ids.shape;
     const h = this.backbone.forward(ids, { tokenTypeIds: types, attentionMask: mask });
     const se = this.qa.forward(reshape(h, [B * T, this.backbone.config.n_embd])); // (B*T, 2)
-    const bias = tensor(Float32Array.from(allowed, (a) => (a > 0 ? 0 : -1e4)), [B, T]);
+    const bias = tensor(Float32Array.from(allowed, (a) => (a > 0 ? 0 : -1e4)), [B, T], 'float32', ids.device);
     const pick = (i: number) => add(reshape(slice(se, 1, i, i + 1), [B, T]), bias);
     return { start: pick(0), end: pick(1) };
   }
@@ -160,5 +160,5 @@ export function lastTokenHidden(h: Tensor, lengths: ArrayLike<number>): Tensor {
     if (!Number.isInteger(n) || n < 1 || n > T) throw new ShapeError(`lastTokenHidden: row ${b} has length ${n}, expected 1..${T}`);
     return b * T + n - 1;
   });
-  return gather(reshape(h, [B * T, C]), tensor(last, [B]), 0);
+  return gather(reshape(h, [B * T, C]), tensor(last, [B], 'int32', h.device), 0);
 }

@@ -49,11 +49,17 @@ export interface NativeCudaDevice {
 export interface Binding {
   TensorHandle: unknown;
   setErrorClasses(classes: Record<string, unknown>): void;
-  empty(dtype: 'float32' | 'int32', numel: number): H;
-  fromArray(data: Float32Array | Int32Array): H;
+  empty(dtype: 'float32' | 'int32', numel: number, device?: 'cpu' | 'cuda'): H;
+  fromArray(data: Float32Array | Int32Array, device?: 'cpu' | 'cuda'): H;
   toArray(h: H): Float32Array | Int32Array;
+  /** A copy of the storage on `device`. */
+  toDevice(h: H, device: 'cpu' | 'cuda'): H;
+  deviceOf(h: H): 'cpu' | 'cuda';
+  /** Waits for queued CUDA work (no-op without a usable device). */
+  cudaSynchronize(): void;
+  setMatmulPrecision(p: 'fp32' | 'bf16'): void;
   view(h: H): H;
-  memory(): { handles: number; storages: number; bytes: number; cachedBytes: number };
+  memory(): { handles: number; storages: number; bytes: number; cachedBytes: number; cudaBytes: number; cudaCachedBytes: number };
   flushCache(): void;
   info(): NativeInfo;
   setNumThreads(n: number): void;
@@ -113,7 +119,9 @@ function load(): { binding: Binding; from: LoadedFrom } {
   const gypBuild = require('node-gyp-build') as { (dir: string): Binding; resolve(dir: string): string };
   let path: string;
   try {
-    path = gypBuild.resolve(packageRoot);
+    // LMT_ADDON names another build of the addon (e.g. the CUDA emulation build of
+    // native/tests/cuda/emu/run.mjs --addon); otherwise the usual prebuild/local build lookup.
+    path = process.env.LMT_ADDON ? process.env.LMT_ADDON : gypBuild.resolve(packageRoot);
   } catch (e) {
     throw new LmtError(
       `lmtrain: no native binary could be loaded for ${process.platform}-${process.arch} (Node ${process.versions.node}).\n` +

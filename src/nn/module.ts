@@ -6,8 +6,9 @@
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { assign } from '../ops/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type Device } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
+import { noGrad } from '../autograd/graph.js';
 import { tensor } from '../tensor/creation.js';
 import { shapeStr } from '../tensor/shape.js';
 
@@ -83,14 +84,42 @@ export abstract class Module {
       }
       if (s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i]))
         throw new ShapeError(`loadStateDict: '${name}' is ${shapeStr(s.shape)} in the state, ${shapeStr(p.shape)} in the model`);
-      const src = s instanceof Tensor ? s : tensor(s.data instanceof Float32Array ? s.data : Float32Array.from(s.data), p.shape);
+      const src = s instanceof Tensor ? s.to(p.device) : tensor(s.data instanceof Float32Array ? s.data : Float32Array.from(s.data), p.shape, 'float32', p.device);
       assign(p, src);
-      if (!(s instanceof Tensor)) src.dispose();
+      if ((src as unknown) !== s) src.dispose();
     }
     if (strict) {
       const extra = [...map.keys()].filter((k) => !names.has(k));
       if (extra.length) throw new ShapeError(`loadStateDict: unexpected parameters ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
     }
+  }
+  /**
+   * Moves every parameter to `device` in place (the module's fields then hold the new
+   * tensors; a parameter shared by two fields stays shared; frozen ones stay frozen). Build
+   * the optimizer after this. Returns this.
+   */
+  to(device: Device): this {
+    const moved = new Map<Tensor, Tensor>();
+    noGrad(() => {
+      for (const m of this.modules()) {
+        for (const [k, v] of Object.entries(m)) {
+          if (!isParam(v) || v.device === device) continue;
+          let nt = moved.get(v);
+          if (!nt) {
+            nt = param(v.to(device), v.name);
+            nt.requiresGrad = v.requiresGrad;
+            moved.set(v, nt);
+          }
+          (m as unknown as Record<string, unknown>)[k] = nt;
+        }
+      }
+    });
+    for (const old of moved.keys()) old.dispose();
+    return this;
+  }
+  /** The device of the parameters ('cpu' for a module without any). */
+  get device(): Device {
+    return this.parameters()[0]?.device ?? 'cpu';
   }
   /** Frees every parameter (and its gradient). */
   dispose(): void {

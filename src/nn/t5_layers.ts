@@ -124,7 +124,7 @@ export class T5Attention extends Module {
     const idx = new Int32Array(Tq * Tk);
     for (let i = 0; i < Tq; i++)
       for (let j = 0; j < Tk; j++) idx[i * Tk + j] = relativePositionBucket(j - (qStart + i), bidirectional, numBuckets, maxDistance);
-    const rows = gather(this.rel_bias.weight, tensor(idx, [Tq * Tk]), 0); // (Tq*Tk, NH)
+    const rows = gather(this.rel_bias.weight, tensor(idx, [Tq * Tk], 'int32', this.rel_bias.weight.device), 0); // (Tq*Tk, NH)
     const heads = permute(reshape(rows, [Tq, Tk, this.nHead]), [2, 0, 1]); // (NH, Tq, Tk)
     return reshape(heads, [1, this.nHead, Tq, Tk]);
   }

@@ -53,18 +53,18 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
     const a = m.toArray();
     const add = new Float32Array(a.length);
     for (let i = 0; i < a.length; i++) add[i] = a[i] !== 0 ? 0 : -Infinity;
-    keyMask = new Tensor(native.fromArray(add), [B, Tk], 'float32');
+    keyMask = new Tensor(native.fromArray(add, q.device), [B, Tk], 'float32', q.device);
   }
   const scale = opts.scale ?? 1 / Math.sqrt(Math.max(HS, 1));
   assertFinite(scale, 'attention', 'scale');
   const causal = !!opts.causal;
-  const out = empty(q.shape), lse = empty([B, NH, Tq]);
+  const out = empty(q.device, q.shape), lse = empty(q.device, [B, NH, Tq]);
   native.attentionForward(out.h, lse.h, q.h, k.h, v.h, bias ? bias.h : null, keyMask ? keyMask.h : null, B, NH, Tq, Tk, HS, biasB, causal, scale);
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
   const saved = [q, k, v, out, lse, ...(bias ? [bias] : []), ...(keyMask ? [keyMask] : [])];
   record('attention', inputs, [out], saved, ([g]) => {
-    const dq = empty(q.shape), dk = empty(k.shape), dv = empty(v.shape);
-    const db = bias && bias.requiresGrad ? empty(bias.shape) : null;
+    const dq = empty(q.device, q.shape), dk = empty(q.device, k.shape), dv = empty(q.device, v.shape);
+    const db = bias && bias.requiresGrad ? empty(q.device, bias.shape) : null;
     native.attentionBackward(dq.h, dk.h, dv.h, db ? db.h : null, g!.h, q.h, k.h, v.h, out.h, lse.h, bias ? bias.h : null,
       keyMask ? keyMask.h : null, B, NH, Tq, Tk, HS, biasB, causal, scale);
     return bias ? [dq, dk, dv, db] : [dq, dk, dv];

@@ -36,7 +36,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     throw new ShapeError(`crossEntropy: logits ${shapeStr(logits.shape)} need targets of shape ${shapeStr(logits.shape.slice(0, -1))}, got ${shapeStr(targets.shape)}`);
   const V = logits.shape[logits.ndim - 1];
   const N = targets.size;
-  const losses = empty(targets.shape), lse = empty([N]);
+  const losses = empty(logits.device, targets.shape), lse = empty(logits.device, [N]);
   try {
     native.crossEntropyForward(losses.h, lse.h, logits.h, targets.h, N, V, ignoreIndex, smoothing);
   } catch (e) {
@@ -46,7 +46,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     throw e;
   }
   record('cross_entropy', [logits], [losses], [logits, lse, targets], ([g]) => {
-    const dl = empty(logits.shape);
+    const dl = empty(logits.device, logits.shape);
     native.crossEntropyBackward(dl.h, g!.h, logits.h, lse.h, targets.h, N, V, ignoreIndex, smoothing);
     return [dl];
   });

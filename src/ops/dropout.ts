@@ -14,10 +14,10 @@ export function dropout(x: Tensor, p: number, training = true): Tensor {
   if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new ArgumentError(`dropout: p must be in [0, 1), got ${String(p)}`);
   if (!training || p === 0) return clone(x);
   const { seed, offset } = draw(x.size);
-  const out = empty(x.shape);
+  const out = empty(x.device, x.shape);
   native.dropoutForward(out.h, x.h, p, seed, offset);
   record('dropout', [x], [out], [], ([g]) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.dropoutBackward(dx.h, g!.h, p, seed, offset);
     return [dx];
   });

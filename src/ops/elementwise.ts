@@ -16,10 +16,11 @@ type Operand = Tensor | number;
 for (const n of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow']) registerOp(n);
 for (const n of ['neg', 'exp', 'log', 'tanh', 'sqrt', 'rsqrt', 'relu', 'sigmoid', 'abs', 'square', 'reciprocal', 'affine']) registerOp(n);
 
-function operand(x: Operand, op: string, arg: string): { t: Tensor; temp: boolean } {
+function operand(x: Operand, op: string, arg: string, other: Operand): { t: Tensor; temp: boolean } {
   if (typeof x === 'number') {
     if (Number.isNaN(x)) assertFinite(x, op, arg);
-    return { t: scalar(x), temp: true };
+    // A number joins the other operand's device.
+    return { t: scalar(x, other instanceof Tensor ? other.device : 'cpu'), temp: true };
   }
   assertFloat(x, op, arg);
   return { t: x, temp: false };
@@ -28,20 +29,20 @@ function operand(x: Operand, op: string, arg: string): { t: Tensor; temp: boolea
 /** Raw broadcasting kernel call, no graph. */
 function rawBinary(a: Tensor, b: Tensor, op: BinaryOpName, what: string): Tensor {
   const shape = broadcastShapes(a.shape, b.shape, what);
-  const out = empty(shape);
+  const out = empty(a.device, shape);
   native.binary(out.h, a.h, b.h, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), BinaryOp[op]);
   return out;
 }
 
 function rawUnary(x: Tensor, op: UnaryOpName, alpha = 1, beta = 0): Tensor {
-  const out = empty(x.shape);
+  const out = empty(x.device, x.shape);
   native.unary(out.h, x.h, UnaryOp[op], alpha, beta);
   return out;
 }
 
 function binary(name: string, op: BinaryOpName, a0: Operand, b0: Operand,
   grad: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null], saveOut = false): Tensor {
-  const A = operand(a0, name, 'a'), B = operand(b0, name, 'b');
+  const A = operand(a0, name, 'a', b0), B = operand(b0, name, 'b', a0);
   const a = A.t, b = B.t;
   const out = rawBinary(a, b, op, name);
   record(name, [a, b], [out], saveOut ? [a, b, out] : [a, b], ([g]) => {
@@ -77,7 +78,7 @@ export const maximum = (a: Operand, b: Operand): Tensor =>
   binary('maximum', 'max', a, b, (g, a, b) => {
     // max(a,b) = b + relu(a - b): a gets g where a >= b... relu' is 1 where a - b > 0.
     const d = rawBinary(a, b, 'sub', 'maximum');
-    const ga = empty(g.shape);
+    const ga = empty(g.device, g.shape);
     native.unaryBackward(ga.h, g.h, d.h, null, UnaryOp.relu);
     const gb = rawBinary(g, ga, 'sub', 'maximum');
     d.dispose();
@@ -87,7 +88,7 @@ export const minimum = (a: Operand, b: Operand): Tensor =>
   binary('minimum', 'min', a, b, (g, a, b) => {
     // min(a,b) = a - relu(a - b)
     const d = rawBinary(a, b, 'sub', 'minimum');
-    const gb = empty(g.shape);
+    const gb = empty(g.device, g.shape);
     native.unaryBackward(gb.h, g.h, d.h, null, UnaryOp.relu);
     const ga = rawBinary(g, gb, 'sub', 'minimum');
     d.dispose();
@@ -111,7 +112,7 @@ function unary(name: UnaryOpName, x: Tensor, saveOut: boolean): Tensor {
   assertFloat(x, name, 'x');
   const out = rawUnary(x, name);
   record(name, [x], [out], saveOut ? [out] : [x], ([g]) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.unaryBackward(dx.h, g!.h, saveOut ? null : x.h, saveOut ? out.h : null, UnaryOp[name]);
     return [dx];
   });

@@ -14,7 +14,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be (V, C), got ${shapeStr(weight.shape)}`);
   const [V, C] = weight.shape;
   const N = ids.size;
-  const out = empty([...ids.shape, C]);
+  const out = empty(weight.device, [...ids.shape, C]);
   try {
     native.embeddingForward(out.h, ids.h, weight.h, N, V, C);
   } catch (e) {
@@ -23,7 +23,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
     throw e;
   }
   record('embedding', [weight], [out], [ids], ([g]) => {
-    const dw = empty(weight.shape);
+    const dw = empty(weight.device, weight.shape);
     native.embeddingBackward(dw.h, g!.h, ids.h, N, V, C);
     return [dw];
   });

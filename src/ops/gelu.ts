@@ -8,10 +8,10 @@ registerOp('gelu');
 
 export function gelu(x: Tensor): Tensor {
   assertFloat(x, 'gelu', 'x');
-  const out = empty(x.shape);
+  const out = empty(x.device, x.shape);
   native.geluForward(out.h, x.h);
   record('gelu', [x], [out], [x], ([g]) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.geluBackward(dx.h, g!.h, x.h);
     return [dx];
   });

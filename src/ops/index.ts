@@ -10,3 +10,4 @@ export * from './embedding.js';
 export * from './cross_entropy.js';
 export * from './attention.js';
 export * from './dropout.js';
+export * from './device.js';

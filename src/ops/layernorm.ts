@@ -24,11 +24,11 @@ export function layernorm(x: Tensor, weight: Tensor, bias: Tensor | null = null,
   if (bias) assertFloat(bias, 'layernorm', 'bias');
   assertFinite(eps, 'layernorm', 'eps');
   const [N, C] = rowsCols(x, weight, bias, 'layernorm');
-  const out = empty(x.shape), mean = empty([N]), rstd = empty([N]);
+  const out = empty(x.device, x.shape), mean = empty(x.device, [N]), rstd = empty(x.device, [N]);
   native.layernormForward(out.h, mean.h, rstd.h, x.h, weight.h, bias ? bias.h : null, N, C, eps);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   record('layernorm', inputs, [out], [x, weight, mean, rstd], ([g]) => {
-    const dx = empty(x.shape), dw = empty(weight.shape), db = bias ? empty(bias.shape) : null;
+    const dx = empty(x.device, x.shape), dw = empty(x.device, weight.shape), db = bias ? empty(x.device, bias.shape) : null;
     native.layernormBackward(dx.h, dw.h, db ? db.h : null, g!.h, x.h, weight.h, mean.h, rstd.h, N, C);
     return bias ? [dx, dw, db] : [dx, dw];
   });
@@ -43,10 +43,10 @@ export function rmsnorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   assertFloat(weight, 'rmsnorm', 'weight');
   assertFinite(eps, 'rmsnorm', 'eps');
   const [N, C] = rowsCols(x, weight, null, 'rmsnorm');
-  const out = empty(x.shape), rstd = empty([N]);
+  const out = empty(x.device, x.shape), rstd = empty(x.device, [N]);
   native.rmsnormForward(out.h, rstd.h, x.h, weight.h, N, C, eps);
   record('rmsnorm', [x, weight], [out], [x, weight, rstd], ([g]) => {
-    const dx = empty(x.shape), dw = empty(weight.shape);
+    const dx = empty(x.device, x.shape), dw = empty(x.device, weight.shape);
     native.rmsnormBackward(dx.h, dw.h, g!.h, x.h, weight.h, rstd.h, N, C);
     return [dx, dw];
   });

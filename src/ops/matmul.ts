@@ -38,19 +38,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   const ta = !!opts.transA, tb = !!opts.transB;
   const p = plan(a, b, ta, tb);
   const { batch, M, N, K } = p;
-  const out = empty([...p.batchShape, M, N]);
+  const out = empty(a.device, [...p.batchShape, M, N]);
   const lda = ta ? M : K, ldb = tb ? K : N;
   native.matmul(out.h, a.h, b.h, batch, M, N, K, ta, tb, lda, ldb, N, M * K, p.bShared ? 0 : K * N, M * N, 1, 0);
   record('matmul', [a, b], [out], [a, b], ([g]) => {
     let da: Tensor | null = null, db: Tensor | null = null;
     if (a.requiresGrad) {
       // dA (stored layout of a): if !ta: dC (M,N) @ op(B)^T ;  if ta: op(B) @ dC^T  (K,M)
-      da = empty(a.shape);
+      da = empty(a.device, a.shape);
       if (!ta) native.matmul(da.h, g!.h, b.h, batch, M, K, N, false, !tb, N, ldb, K, M * N, p.bShared ? 0 : K * N, M * K, 1, 0);
       else native.matmul(da.h, b.h, g!.h, batch, K, M, N, tb, true, ldb, N, M, p.bShared ? 0 : K * N, M * N, M * K, 1, 0);
     }
     if (b.requiresGrad) {
-      db = empty(b.shape);
+      db = empty(a.device, b.shape);
       if (p.bShared) {
         // Shared weight: fold the batch into the rows, one (K,N) product summed over it.
         const rows = batch * M;
@@ -59,7 +59,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
           else native.matmul(db.h, g!.h, a.h, 1, N, K, rows, true, false, N, K, K, 0, 0, 0, 1, 0);
         } else {
           // a is (batch, K, M): lay it out as (K, batch*M) so the batch sum is one product.
-          const ap = empty([K, rows]);
+          const ap = empty(a.device, [K, rows]);
           native.copyStrided(ap.h, a.h, [K, batch, M], [M, K * M, 1], 0, 0);
           if (!tb) native.matmul(db.h, ap.h, g!.h, 1, K, N, rows, false, false, rows, N, N, 0, 0, 0, 1, 0);
           else native.matmul(db.h, g!.h, ap.h, 1, N, K, rows, true, true, N, rows, K, 0, 0, 0, 1, 0);

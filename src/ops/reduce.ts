@@ -21,11 +21,11 @@ function reduce(name: ReduceOpName, x: Tensor, opts: ReduceOpts): Tensor {
   let shape: number[];
   if (all) shape = opts.keepDims ? x.shape.map(() => 1) : [];
   else shape = opts.keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
-  const out = empty(shape);
-  const argmax = name === 'max' ? empty([outer * inner], 'int32') : null;
+  const out = empty(x.device, shape);
+  const argmax = name === 'max' ? empty(x.device, [outer * inner], 'int32') : null;
   native.reduce(out.h, argmax ? argmax.h : null, x.h, outer, dim, inner, ReduceOp[name]);
   record(name, [x], [out], argmax ? [argmax] : [], ([g]) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.reduceBackward(dx.h, g!.h, argmax ? argmax.h : null, outer, dim, inner, ReduceOp[name]);
     return [dx];
   });

@@ -36,7 +36,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   }
   checkShape(s, 'reshape');
   if (sizeOf(s) !== x.size) throw new ShapeError(`reshape: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) into ${shapeStr(s)}`);
-  const out = new Tensor(native.view(x.h), s, x.dtype);
+  const out = new Tensor(native.view(x.h), s, x.dtype, x.device);
   record('reshape', [x], [out], [], ([g]) => [reshape(g!, x.shape)]);
   return out;
 }
@@ -48,7 +48,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     throw new ArgumentError(`permute: perm [${perm.join(',')}] is not a permutation of ${x.ndim} dimensions`);
   const st = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]);
-  const out = empty(shape);
+  const out = empty(x.device, shape);
   native.copyStrided(out.h, x.h, shape, perm.map((p) => st[p]), 0, 0);
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => (inv[p] = i));
@@ -75,10 +75,10 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   const shape = [...x.shape];
   shape[ax] = end - start;
   const st = stridesOf(x.shape);
-  const out = empty(shape);
+  const out = empty(x.device, shape);
   native.copyStrided(out.h, x.h, shape, st, start * st[ax], 0);
   record('slice', [x], [out], [], ([g]) => {
-    const dx = zeros(x.shape);
+    const dx = zeros(x.shape, 'float32', x.device);
     native.scatterAddStrided(dx.h, g!.h, shape, st, start * st[ax]);
     return [dx];
   });
@@ -97,7 +97,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   const shape = [...xs[0].shape];
   shape[ax] = xs.reduce((s, x) => s + x.shape[ax], 0);
   const ost = stridesOf(shape);
-  const out = zeros(shape);
+  const out = zeros(shape, 'float32', xs[0].device);
   const starts: number[] = [];
   let at = 0;
   for (const x of xs) {
@@ -106,7 +106,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
     at += x.shape[ax];
   }
   record('concat', xs, [out], [], ([g]) => xs.map((x, i) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.copyStrided(dx.h, g!.h, x.shape as number[], ost, starts[i] * ost[ax], 0);
     return dx;
   }));
@@ -119,7 +119,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   checkShape(shape, 'expand');
   const b = broadcastShapes(x.shape, shape, 'expand');
   if (!sameShape(b, shape)) throw new ShapeError(`expand: ${shapeStr(x.shape)} cannot be broadcast to ${shapeStr(shape)}`);
-  const out = empty(shape);
+  const out = empty(x.device, shape);
   native.copyStrided(out.h, x.h, [...shape], broadcastStrides(x.shape, shape), 0, 0);
   record('expand', [x], [out], [], ([g]) => [sumTo(g!, x.shape)]);
   return out;
@@ -139,13 +139,13 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     if (padded[ax] === 1 && curShape[ax] !== 1) {
       const outer = sizeOf(curShape.slice(0, ax)), dim = curShape[ax], inner = sizeOf(curShape.slice(ax + 1));
       curShape[ax] = 1;
-      const next = empty(curShape);
+      const next = empty(g.device, curShape);
       native.reduce(next.h, null, cur.h, outer, dim, inner, ReduceOp.sum);
       if (cur !== g) temps.push(cur);
       cur = next;
     }
   }
-  const out = new Tensor(native.view(cur.h), shape, 'float32');
+  const out = new Tensor(native.view(cur.h), shape, 'float32', g.device);
   if (cur !== g) cur.dispose();
   temps.forEach((t) => t.dispose());
   record('sum_to', [g], [out], [], ([gg]) => [expand(gg!, g.shape)]);
@@ -156,9 +156,9 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 export function clone(x: Tensor): Tensor {
   assertTensor(x, 'clone', 'x');
   if (x.dtype === 'int32') {
-    return new Tensor(native.fromArray(x.toArray()), x.shape, 'int32');
+    return new Tensor(native.toDevice(x.h, x.device), x.shape, 'int32', x.device);
   }
-  const out = empty(x.shape);
+  const out = empty(x.device, x.shape);
   native.copyStrided(out.h, x.h, [x.size], [1], 0, 0);
   record('clone', [x], [out], [], ([g]) => [clone(g!)]);
   return out;
@@ -168,7 +168,7 @@ export function clone(x: Tensor): Tensor {
 export function toFloat(x: Tensor): Tensor {
   assertTensor(x, 'toFloat', 'x');
   if (x.dtype === 'float32') return clone(x);
-  const out = empty(x.shape);
+  const out = empty(x.device, x.shape);
   native.castI32F32(out.h, x.h);
   return out;
 }
@@ -180,10 +180,10 @@ export function gather(x: Tensor, idx: Tensor, axis = 0): Tensor {
   const ax = normAxis(axis, x.ndim, 'gather');
   const outer = sizeOf(x.shape.slice(0, ax)), dim = x.shape[ax], inner = sizeOf(x.shape.slice(ax + 1));
   const shape = [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)];
-  const out = empty(shape);
+  const out = empty(x.device, shape);
   native.gather(out.h, x.h, idx.h, outer, dim, inner, idx.size);
   record('gather', [x], [out], [idx], ([g]) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.gatherBackward(dx.h, g!.h, idx.h, outer, dim, inner, idx.size);
     return [dx];
   });
@@ -196,11 +196,11 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   assertFloat(a, 'where', 'a');
   assertFloat(b, 'where', 'b');
   const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
-  const out = empty(shape);
+  const out = empty(a.device, shape);
   native.where(out.h, cond.h, a.h, b.h, shape, broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
   record('where', [a, b], [out], [cond], ([g]) => {
-    const z = zeros([]);
-    const ga = empty(shape), gb = empty(shape);
+    const z = zeros([], 'float32', a.device);
+    const ga = empty(a.device, shape), gb = empty(a.device, shape);
     const gs = broadcastStrides(shape, shape), zs = broadcastStrides([], shape), cs = broadcastStrides(cond.shape, shape);
     native.where(ga.h, cond.h, g!.h, z.h, shape, cs, gs, zs);
     native.where(gb.h, cond.h, z.h, g!.h, shape, cs, zs, gs);

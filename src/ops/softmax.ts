@@ -50,12 +50,12 @@ function softmaxImpl(name: 'softmax' | 'log_softmax', x: Tensor, opts: SoftmaxOp
       layout = { rows, div: 1 };
     }
   }
-  const out = empty(x.shape);
+  const out = empty(x.device, x.shape);
   const log = name === 'log_softmax';
   native.softmaxForward(out.h, x.h, mask ? mask.h : null, rows, cols, layout.rows, layout.div, log);
   tmpMask?.dispose();
   record(name, [x], [out], [out], ([g]) => {
-    const dx = empty(x.shape);
+    const dx = empty(x.device, x.shape);
     native.softmaxBackward(dx.h, g!.h, out.h, rows, cols, log);
     return [dx];
   });

@@ -1,7 +1,7 @@
 /** Helpers shared by the op modules: argument checks with typed errors and allocation. */
 import { ArgumentError, DTypeError, DeviceError, ShapeError } from '../errors.js';
 import { native } from '../native/binding.js';
-import { Tensor, type DType } from '../tensor/tensor.js';
+import { Tensor, type DType, type Device } from '../tensor/tensor.js';
 import { checkShape, shapeStr, sizeOf, type Shape } from '../tensor/shape.js';
 
 export function isTensor(x: unknown): x is Tensor {
@@ -37,8 +37,8 @@ export function assertFinite(v: unknown, op: string, arg: string): asserts v is 
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`${op}: '${arg}' must be a finite number, got ${String(v)}`);
 }
 
-/** An uninitialised tensor (every op writes all of its output). */
-export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
+/** An uninitialised tensor on `device` (every op writes all of its output). */
+export function empty(device: Device, shape: Shape, dtype: DType = 'float32'): Tensor {
   checkShape(shape, 'empty');
-  return new Tensor(native.empty(dtype, sizeOf(shape)), shape, dtype);
+  return new Tensor(native.empty(dtype, sizeOf(shape), device), shape, dtype, device);
 }

@@ -47,8 +47,8 @@ export class AdamW {
     if (this.beta1 >= 1 || this.beta2 >= 1) throw new ArgumentError('AdamW: betas must be < 1');
     const rule = cfg.shouldDecay ?? ((p: Tensor) => p.ndim >= 2);
     this.decay = params.map(rule);
-    this.m = params.map((p) => keep(zeros(p.shape)));
-    this.v = params.map((p) => keep(zeros(p.shape)));
+    this.m = params.map((p) => keep(zeros(p.shape, 'float32', p.device)));
+    this.v = params.map((p) => keep(zeros(p.shape, 'float32', p.device)));
   }
 
   /** One update from the parameters' `.grad` (parameters without a grad are skipped). */

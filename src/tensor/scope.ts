@@ -135,11 +135,12 @@ export interface MemoryInfo {
   numTensors: number;
   /** Distinct native buffers. */
   numBuffers: number;
-  /** Bytes in live buffers. */
+  /** Bytes in live buffers (host and device). */
   numBytes: number;
-  /** Freed bytes the allocator keeps for reuse. */
+  /** Freed bytes the allocators keep for reuse (host and device). */
   cachedBytes: number;
-  perDevice: { cpu: { numTensors: number; numBytes: number } };
+  /** numTensors is per process (handles are not tracked per device). */
+  perDevice: { cpu: { numBytes: number; cachedBytes: number }; cuda: { numBytes: number; cachedBytes: number } };
 }
 
 export function memory(): MemoryInfo {
@@ -147,8 +148,8 @@ export function memory(): MemoryInfo {
   return {
     numTensors: m.handles,
     numBuffers: m.storages,
-    numBytes: m.bytes,
-    cachedBytes: m.cachedBytes,
-    perDevice: { cpu: { numTensors: m.handles, numBytes: m.bytes } },
+    numBytes: m.bytes + m.cudaBytes,
+    cachedBytes: m.cachedBytes + m.cudaCachedBytes,
+    perDevice: { cpu: { numBytes: m.bytes, cachedBytes: m.cachedBytes }, cuda: { numBytes: m.cudaBytes, cachedBytes: m.cudaCachedBytes } },
   };
 }

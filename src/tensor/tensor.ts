@@ -15,6 +15,12 @@ export type Device = 'cpu' | 'cuda';
 
 let nextId = 1;
 
+let toDeviceImpl: ((x: Tensor, device: Device) => Tensor) | null = null;
+/** @internal set by src/ops/device.ts (the op lives with the other ops, on the autograd tape). */
+export function _setToDevice(fn: (x: Tensor, device: Device) => Tensor): void {
+  toDeviceImpl = fn;
+}
+
 interface LeakInfo { id: number; shape: string; stack: string }
 let leakRegistry: FinalizationRegistry<LeakInfo> | null = null;
 
@@ -37,7 +43,7 @@ export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  readonly device: Device = 'cpu';
+  readonly device: Device;
   /** True for tensors whose gradient is wanted (parameters, or results of ops on them). */
   requiresGrad = false;
   /** Accumulated gradient of a leaf tensor after `backward()`. */
@@ -56,10 +62,11 @@ export class Tensor {
   private _disposed = false;
 
   /** @internal use the creation functions (zeros, tensor, randn, ...) instead. */
-  constructor(handle: NativeHandle, shape: Shape, dtype: DType) {
+  constructor(handle: NativeHandle, shape: Shape, dtype: DType, device: Device = 'cpu') {
     this._handle = handle;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
+    this.device = device;
     trackTensor(this);
     leakRegistry?.register(this, { id: this.id, shape: shapeStr(shape), stack: (new Error().stack ?? '').split('\n').slice(2, 8).join('\n') }, this);
   }
@@ -75,7 +82,17 @@ export class Tensor {
     return this._handle;
   }
 
-  /** Copies the data out. */
+  /**
+   * This tensor on `device` ('cpu' or 'cuda'): itself when it is already there, else a copy
+   * (differentiable: the gradient is copied back). The CUDA device must be usable
+   * (`lmtrain info` says why not), else a DeviceError.
+   */
+  to(device: Device): Tensor {
+    if (!toDeviceImpl) throw new Error('lmtrain: ops not loaded');
+    return toDeviceImpl(this, device);
+  }
+
+  /** Copies the data out (from the GPU too: waits for queued work). */
   toArray(): Float32Array | Int32Array {
     return native.toArray(this.h);
   }

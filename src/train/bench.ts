@@ -15,6 +15,8 @@ import { manualSeed } from '../tensor/random.js';
 import { native } from '../native/binding.js';
 import { ArgumentError } from '../errors.js';
 import { Rng } from '../data/rng.js';
+import { setMatmulPrecision, synchronize } from '../ops/device.js';
+import type { Device } from '../tensor/tensor.js';
 
 /** The benchmark configs (exactly ARCHITECTURE.md §7; peers run the same). */
 export const BENCH_CONFIGS = {
@@ -39,10 +41,14 @@ export interface TrainBenchResult {
   flops_per_token: number;
   steps: number;
   threads: number;
+  device: Device;
+  batch: number;
+  seq_len: number;
+  precision: 'fp32' | 'bf16';
 }
 
 /** Model FLOPs per token of one training step: 6N + 12 L T C (N without position embeddings; PaLM / nanoGPT). */
-export function trainFlopsPerToken(c: (typeof BENCH_CONFIGS)[BenchConfigName], params: number): number {
+export function trainFlopsPerToken(c: { positions: number; dModel: number; layers: number; T: number }, params: number): number {
   const n = params - c.positions * c.dModel;
   return 6 * n + 12 * c.layers * c.T * c.dModel;
 }
@@ -54,13 +60,36 @@ export function measuredPeak(): number {
   return Math.max(...recs.map((r) => r.gflops ?? 0));
 }
 
-export function runTrainBench(opts: { config: string; steps?: number; warmup?: number; seed?: number; onStep?: (i: number, ms: number) => void }): TrainBenchResult {
-  const c = BENCH_CONFIGS[opts.config as BenchConfigName];
-  if (!c) throw new ArgumentError(`bench train: --config must be one of ${Object.keys(BENCH_CONFIGS).join(', ')}, got '${opts.config}'`);
+export interface TrainBenchOptions {
+  config: string;
+  steps?: number;
+  warmup?: number;
+  seed?: number;
+  /** 'cpu' (default) or 'cuda'. */
+  device?: Device;
+  /** Overrides of the config's batch size and sequence length (T <= its positions). */
+  batch?: number;
+  seqLen?: number;
+  /** CUDA matmul precision (default fp32). */
+  precision?: 'fp32' | 'bf16';
+  onStep?: (i: number, ms: number) => void;
+}
+
+export function runTrainBench(opts: TrainBenchOptions): TrainBenchResult {
+  const base = BENCH_CONFIGS[opts.config as BenchConfigName];
+  if (!base) throw new ArgumentError(`bench train: --config must be one of ${Object.keys(BENCH_CONFIGS).join(', ')}, got '${opts.config}'`);
+  const device: Device = opts.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new ArgumentError(`bench train: --device must be cpu or cuda, got '${String(device)}'`);
+  for (const [k, v] of [['batch', opts.batch], ['seq-len', opts.seqLen]] as const)
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new ArgumentError(`bench train: --${k} must be a positive integer, got ${v}`);
+  if (opts.seqLen !== undefined && opts.seqLen > base.positions)
+    throw new ArgumentError(`bench train: --seq-len ${opts.seqLen} exceeds the config's ${base.positions} positions`);
+  const c = { ...base, B: opts.batch ?? base.B, T: opts.seqLen ?? base.T };
+  if (device === 'cuda') setMatmulPrecision(opts.precision ?? 'fp32');
   const steps = opts.steps ?? 10, warmup = opts.warmup ?? 2;
   if (!Number.isInteger(steps) || steps < 1) throw new ArgumentError(`bench train: --steps must be a positive integer, got ${opts.steps}`);
   manualSeed(opts.seed ?? 1);
-  const model = new GPT(gptConfig({ vocab_size: c.vocab, n_positions: c.positions, n_layer: c.layers, n_head: c.heads, n_embd: c.dModel, dropout: 0 }));
+  const model = new GPT(gptConfig({ vocab_size: c.vocab, n_positions: c.positions, n_layer: c.layers, n_head: c.heads, n_embd: c.dModel, dropout: 0 })).to(device);
   const opt = new AdamW(model.trainableParameters(), { lr: 3e-4, weightDecay: 0.1, beta1: 0.9, beta2: 0.95 });
   const rng = new Rng(opts.seed ?? 1);
   const batch = () => {
@@ -76,15 +105,17 @@ export function runTrainBench(opts: { config: string; steps?: number; warmup?: n
   const step = () => {
     const { x, y } = batch();
     tidy(() => {
-      const loss = crossEntropy(model.forward(tensor(x, [c.B, c.T])), tensor(y, [c.B, c.T]));
+      const loss = crossEntropy(model.forward(tensor(x, [c.B, c.T], 'int32', device)), tensor(y, [c.B, c.T], 'int32', device));
       backward(loss);
     });
     clipGradNorm(opt.params, 1.0);
     opt.stepUpdate();
     opt.zeroGrad();
+    if (device === 'cuda') synchronize();
   };
   try {
-    const peak = measuredPeak();
+    // The CPU's FMA peak; on CUDA no peak is measured here (pct_peak is then 0).
+    const peak = device === 'cpu' ? measuredPeak() : 0;
     for (let i = 0; i < warmup; i++) step();
     const times: number[] = [];
     for (let i = 0; i < steps; i++) {
@@ -102,8 +133,9 @@ export function runTrainBench(opts: { config: string; steps?: number; warmup?: n
     const gflops = (fpt * tokensPerS) / 1e9;
     return {
       config: opts.config, tokens_per_s: tokensPerS, ms_per_step: msPerStep, ms_per_step_min: Math.min(...times), ms_per_step_max: Math.max(...times),
-      peak_rss_mib: process.resourceUsage().maxRSS / 1024, gflops, pct_peak: (100 * gflops) / peak, peak_gflops: peak, parameters: params,
-      flops_per_token: fpt, steps, threads: native.info().threads,
+      peak_rss_mib: process.resourceUsage().maxRSS / 1024, gflops, pct_peak: peak > 0 ? (100 * gflops) / peak : 0, peak_gflops: peak, parameters: params,
+      flops_per_token: fpt, steps, threads: native.info().threads, device, batch: c.B, seq_len: c.T,
+      precision: device === 'cuda' ? opts.precision ?? 'fp32' : 'fp32',
     };
   } finally {
     opt.dispose();

@@ -23,7 +23,7 @@ import { manualSeed } from '../tensor/random.js';
 import { Trainer, type TrainerConfig, type TrainTask, type TrainSummary } from './trainer.js';
 import { acquireOutputLock } from '../io/checkpoint.js';
 import { ProgressBar } from './progress.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor, Device } from '../tensor/tensor.js';
 
 export type ModelKind = 'gpt' | 'bert' | 't5';
 export type Objective = 'clm' | 'mlm' | 'span';
@@ -53,6 +53,8 @@ export interface PretrainConfig {
   trainer: Partial<TrainerConfig>;
   /** Progress output on stderr. */
   progress: boolean;
+  /** 'cpu' (default) or 'cuda'. */
+  device?: Device;
 }
 
 export const defaultPretrainConfig: Omit<PretrainConfig, 'model' | 'data' | 'outDir'> = {
@@ -149,12 +151,14 @@ function pretrainLocked(cfg: PretrainConfig, objective: Objective): PretrainResu
     const model = cfg.model === 'gpt' ? new GPT({ n_positions: Math.max(T, 16), ...mc })
       : cfg.model === 'bert' ? new Bert({ n_positions: Math.max(T, 16), ...mc })
       : new T5({ ...mc });
+    const dev: Device = cfg.device ?? 'cpu';
+    model.to(dev);
     const lossOf = (b: Batch): Tensor => {
-      const ids = tensor(b.ids, [b.B, b.T]);
-      if (model instanceof GPT) return model.loss(ids, tensor(b.labels, [b.B, b.T]));
-      const mask = tensor(b.mask!, [b.B, b.T]);
-      if (model instanceof Bert) return model.mlmLoss(ids, tensor(b.labels, [b.B, b.T]), { attentionMask: mask });
-      return (model as T5).loss(ids, tensor(b.dec!, [b.B, b.Tt!]), tensor(b.labels, [b.B, b.Tt!]), { attentionMask: mask });
+      const ids = tensor(b.ids, [b.B, b.T], 'int32', dev);
+      if (model instanceof GPT) return model.loss(ids, tensor(b.labels, [b.B, b.T], 'int32', dev));
+      const mask = tensor(b.mask!, [b.B, b.T], 'float32', dev);
+      if (model instanceof Bert) return model.mlmLoss(ids, tensor(b.labels, [b.B, b.T], 'int32', dev), { attentionMask: mask });
+      return (model as T5).loss(ids, tensor(b.dec!, [b.B, b.Tt!], 'int32', dev), tensor(b.labels, [b.B, b.Tt!], 'int32', dev), { attentionMask: mask });
     };
     const evaluate = (): Record<string, number> => {
       // Masking for evaluation uses its own fixed stream: every evaluation sees the same batches.

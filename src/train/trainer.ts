@@ -124,7 +124,7 @@ export class Trainer<B> {
       for (const [prefix, arr] of [['m', this.opt.m], ['v', this.opt.v]] as const) {
         const s = ck.optimizer!.get(`${prefix}.${name}`);
         if (!s) throw new LmtError(`resume: optimizer state '${prefix}.${name}' is missing in ${dir}`, 'LMT_ERR_DATA');
-        const src = tensor(s.data instanceof Float32Array ? s.data : Float32Array.from(s.data), s.shape);
+        const src = tensor(s.data instanceof Float32Array ? s.data : Float32Array.from(s.data), s.shape, 'float32', arr[i].device);
         assign(arr[i], src);
         src.dispose();
       }

@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { runBenchCli } from '../../src/cli/bench.js';
 import { native } from '../../src/native/binding.js';
-import { ArgumentError } from '../../src/index.js';
+import { ArgumentError, cudaAvailable } from '../../src/index.js';
 
 async function capture(args: string[]): Promise<string> {
   const lines: string[] = [];
@@ -54,7 +54,10 @@ describe('lmtrain bench', () => {
     await expect(runBenchCli(['kernels', '--suite', 'fft'])).rejects.toThrow(ArgumentError);
     await expect(runBenchCli(['kernels', '--threads', '0'])).rejects.toThrow(/--threads takes integers/);
     await expect(runBenchCli(['nothing'])).rejects.toThrow(/expected 'kernels' or 'train'/);
-    await expect(runBenchCli(['train', '--device', 'cuda'])).rejects.toThrow(/--device must be cpu/);
+    // bench train has a CUDA path: where CUDA is unusable it says why (DeviceError).
+    if (!cudaAvailable()) await expect(runBenchCli(['train', '--device', 'cuda'])).rejects.toThrow(/CUDA is not usable/);
+    await expect(runBenchCli(['train', '--device', 'tpu'])).rejects.toThrow(/--device \(or LMT_DEVICE\) must be cpu or cuda/);
+    await expect(runBenchCli(['kernels', '--device', 'cuda'])).rejects.toThrow(/--device must be cpu/);
     await expect(runBenchCli(['kernels', '--device', 'gpu'])).rejects.toThrow(/--device must be cpu/);
     for (const bad of ['', 'x', 'gemm,bogus', 'threads=0', 'threads=99999', 'threads=2x', 'a'.repeat(300)])
       expect(() => native.benchKernels(bad), JSON.stringify(bad)).toThrow(ArgumentError);

@@ -20,7 +20,7 @@ describe('native boundary', () => {
   const exports = Object.keys(native).filter((k) => typeof (native as unknown as Record<string, unknown>)[k] === 'function' && k !== 'TensorHandle' && k !== 'setErrorClasses');
 
   it('exports the full kernel set', () => {
-    expect(exports.length).toBe(44);
+    expect(exports.length).toBe(48);
   });
 
   it('survives random garbage on every export (typed errors only)', () => {
@@ -153,6 +153,8 @@ const TABLE: Row[] = [
   { name: 'globalNorm', args: () => [[F(4), F(3)]], tensors: [[0, 0], [0, 1]], sizers: [0], dims: [] },
   { name: 'clipGradNorm', args: () => [[F(4), F(3)], 1], tensors: [[0, 0], [0, 1]], sizers: [0], dims: [] },
   { name: 'toArray', args: () => [F(4)], tensors: [0], sizers: [0], dims: [] },
+  { name: 'toDevice', args: () => [F(4), 'cpu'], tensors: [0], sizers: [0], dims: [] },
+  { name: 'deviceOf', args: () => [F(4)], tensors: [0], sizers: [0], dims: [] },
   { name: 'view', args: () => [F(4)], tensors: [0], sizers: [0], dims: [] },
   { name: 'empty', args: () => ['float32', 4], tensors: [], dims: [1] },
   { name: 'setNumThreads', args: () => [2], tensors: [], dims: [0] },
@@ -187,7 +189,7 @@ describe('native boundary, systematically by table', () => {
   it('covers every tensor-taking export', () => {
     const covered = new Set(TABLE.map((r) => r.name));
     const all = Object.keys(native).filter((k) => typeof (native as unknown as Record<string, unknown>)[k] === 'function');
-    const skip = new Set(['TensorHandle', 'setErrorClasses', 'fromArray', 'memory', 'flushCache', 'info', 'benchKernels']);
+    const skip = new Set(['TensorHandle', 'setErrorClasses', 'fromArray', 'memory', 'flushCache', 'info', 'benchKernels', 'cudaSynchronize', 'setMatmulPrecision']);
     expect(all.filter((k) => !skip.has(k) && !covered.has(k))).toEqual([]);
   });
 
@@ -219,7 +221,7 @@ describe('native boundary, systematically by table', () => {
         stale.dispose();
         expect(outcome(row.name, put(base, at, stale)), `${row.name} arg ${String(at)} stale`).toBe('DisposedTensorError');
         // 3. other dtype (tensor lists are float32 only)
-        if (!['toArray', 'view'].includes(row.name)) {
+        if (!['toArray', 'view', 'toDevice', 'deviceOf'].includes(row.name)) {
           const other = native.empty(t.dtype === 'float32' ? 'int32' : 'float32', t.numel);
           expect(outcome(row.name, put(base, at, other)), `${row.name} arg ${String(at)} dtype`).toBe('DTypeError');
           other.dispose();

@@ -1,0 +1,42 @@
+/**
+ * Moving tensors between devices: `x.to('cuda')` / `x.to('cpu')` (and `toDevice(x, d)`).
+ * A differentiable copy: the gradient is copied back to x's device. A tensor already on the
+ * device is returned as is (no copy), like PyTorch's `.to`.
+ */
+import { native } from '../native/binding.js';
+import { record, registerOp } from '../autograd/graph.js';
+import { Tensor, _setToDevice, type Device } from '../tensor/tensor.js';
+import { DeviceError } from '../errors.js';
+import { assertTensor } from './util.js';
+
+registerOp('to_device');
+
+export function toDevice(x: Tensor, device: Device): Tensor {
+  assertTensor(x, 'to', 'x');
+  if (device !== 'cpu' && device !== 'cuda') throw new DeviceError(`to: device must be 'cpu' or 'cuda', got ${String(device)}`);
+  if (x.device === device) return x;
+  const out = new Tensor(native.toDevice(x.h, device), x.shape, x.dtype, device);
+  record('to_device', [x], [out], [], ([g]) => [new Tensor(native.toDevice(g!.h, x.device), g!.shape, g!.dtype, x.device)]);
+  return out;
+}
+
+_setToDevice(toDevice);
+
+/** True when CUDA tensors can be made here (the binary has CUDA and a device is usable). */
+export function cudaAvailable(): boolean {
+  const i = native.info();
+  return i.cudaCompiled && i.cudaDevices > 0;
+}
+
+/** Waits for queued GPU work (timing needs it; copies to the host wait on their own). */
+export function synchronize(): void {
+  native.cudaSynchronize();
+}
+
+/**
+ * How CUDA matmuls compute fp32 products: 'fp32' (default, matches the CPU) or 'bf16'
+ * (tensor cores, inputs rounded to bf16, fp32 accumulation).
+ */
+export function setMatmulPrecision(p: 'fp32' | 'bf16'): void {
+  native.setMatmulPrecision(p);
+}

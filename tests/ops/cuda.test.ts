@@ -1,0 +1,78 @@
+// Devices: tensors move with .to(), ops refuse mixed devices, and where a GPU is usable the
+// whole op suite runs on it against the CPU ops (src/ops/cuda_check.ts; on the lent GPU
+// machine scripts/gpu-check.sh runs the same suite from dist/). Without a usable GPU the
+// CUDA path must fail with a DeviceError that says why.
+import { describe, expect, it } from 'vitest';
+import { tensor, zeros, randn, DeviceError, ArgumentError, info, cudaAvailable, checkCudaOps, add, nn, GPT, gptConfig, memory } from '../../src/index.js';
+import { resolveDevice } from '../../src/cli/args.js';
+
+describe('devices', () => {
+  it('to(cpu) on a CPU tensor is the tensor itself; bad device names are DeviceErrors', () => {
+    const x = tensor([1, 2, 3]);
+    expect(x.to('cpu')).toBe(x);
+    expect(x.device).toBe('cpu');
+    expect(() => x.to('gpu' as 'cuda')).toThrow(DeviceError);
+    expect(() => zeros([2], 'float32', 'tpu' as 'cuda')).toThrow(DeviceError);
+    x.dispose();
+  });
+
+  it('--device / LMT_DEVICE: cpu by default, names checked', () => {
+    const prev = process.env.LMT_DEVICE;
+    delete process.env.LMT_DEVICE;
+    try {
+      expect(resolveDevice('pretrain', undefined)).toBe('cpu');
+      expect(() => resolveDevice('pretrain', 'gpu')).toThrow(ArgumentError);
+      process.env.LMT_DEVICE = 'tpu';
+      expect(() => resolveDevice('pretrain', undefined)).toThrow(ArgumentError);
+      expect(resolveDevice('pretrain', 'cpu')).toBe('cpu');
+    } finally {
+      if (prev === undefined) delete process.env.LMT_DEVICE;
+      else process.env.LMT_DEVICE = prev;
+    }
+  });
+
+  it('Module.to(cpu) keeps the parameters', () => {
+    const m = new nn.Linear(3, 2);
+    const before = m.parameters();
+    m.to('cpu');
+    expect(m.parameters()).toEqual(before);
+    expect(m.device).toBe('cpu');
+    m.dispose();
+  });
+
+  if (!cudaAvailable()) {
+    it('without a usable GPU, CUDA tensors are a DeviceError naming the reason', () => {
+      const why = info().cuda.why;
+      expect(why.length).toBeGreaterThan(0);
+      const x = tensor([1, 2]);
+      expect(() => x.to('cuda')).toThrow(DeviceError);
+      expect(() => x.to('cuda')).toThrow(why);
+      expect(() => randn([2], { device: 'cuda' })).toThrow(DeviceError);
+      // The commands with a CUDA path (pretrain, bench train) refuse it the same way.
+      expect(() => resolveDevice('pretrain', 'cuda')).toThrow(why);
+      x.dispose();
+    });
+  } else {
+    it('copies round-trip exactly and mixed devices are refused', () => {
+      const x = randn([1000]);
+      const g = x.to('cuda');
+      expect(g.device).toBe('cuda');
+      expect(Array.from(g.to('cpu').toArray())).toEqual(Array.from(x.toArray()));
+      expect(() => add(x, g)).toThrow(DeviceError);
+      expect(memory().perDevice.cuda.numBytes).toBeGreaterThan(0);
+    });
+
+    it('every op matches the CPU op on the GPU (forward and gradients), and a GPT step', () => {
+      const res = checkCudaOps();
+      for (const r of res) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.err.toExponential(2)} (tol ${r.tol})${r.detail ? ` ${r.detail}` : ''}`);
+      expect(res.filter((r) => !r.ok)).toEqual([]);
+      expect(res.length).toBeGreaterThan(35);
+    });
+
+    it('GPT moves to the GPU whole', () => {
+      const m = new GPT(gptConfig({ vocab_size: 50, n_positions: 16, n_layer: 1, n_head: 2, n_embd: 32 })).to('cuda');
+      expect(m.parameters().every((p) => p.device === 'cuda')).toBe(true);
+      m.dispose();
+    });
+  }
+});
