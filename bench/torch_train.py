@@ -4,6 +4,10 @@
 cross-entropy, backward, grad-norm clip 1.0, AdamW lr 3e-4 betas (0.9, 0.95) weight decay 0.1
 on matrices only), fp32 on the CPU, random tokens. Prints one JSON object.
 
+On CUDA (`--device cuda`, for scripts/gpu-check.sh) it is PyTorch eager in fp32 (TF32 off, the
+same arithmetic as lmtrain's default) with attention through scaled_dot_product_attention
+when torch has it; `--bf16` runs the step under bf16 autocast instead.
+
 Threads: torch.set_num_threads sets torch's intra-op pool only; OpenBLAS (which Debian's
 torch calls for matmuls) has its own pool, set by OPENBLAS_NUM_THREADS before import. The
 runner (bench/train-vs-torch.mjs) measures both settings and keeps the better one.
@@ -26,6 +30,9 @@ CONFIGS = {  # ARCHITECTURE.md section 7, exactly
 }
 
 
+USE_SDPA = False
+
+
 class Block(nn.Module):
     def __init__(self, d, heads):
         super().__init__()
@@ -44,11 +51,15 @@ class Block(nn.Module):
         q = q.view(B, T, self.heads, hs).transpose(1, 2)
         k = k.view(B, T, self.heads, hs).transpose(1, 2)
         v = v.view(B, T, self.heads, hs).transpose(1, 2)
-        # torch 1.13 has no scaled_dot_product_attention: the nanoGPT "slow" path
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
-        att = att.masked_fill(mask[:, :, :T, :T] == 0, float("-inf"))
-        att = F.softmax(att, dim=-1)
-        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        if USE_SDPA:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            # torch 1.13 has no scaled_dot_product_attention: the nanoGPT "slow" path
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+            att = att.masked_fill(mask[:, :, :T, :T] == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            y = att @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
         x = x + self.c_proj(y)
         return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
 
@@ -69,7 +80,7 @@ class GPT(nn.Module):
 
     def forward(self, idx):
         B, T = idx.shape
-        x = self.wte(idx) + self.wpe(torch.arange(T))
+        x = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device))
         for b in self.blocks:
             x = b(x, self.mask)
         return self.ln_f(x) @ self.wte.weight.t()  # tied head
@@ -81,11 +92,24 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--batch", type=int)
+    ap.add_argument("--seq-len", type=int)
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
     a = ap.parse_args()
-    c = CONFIGS[a.config]
+    c = dict(CONFIGS[a.config])
+    if a.batch:
+        c["B"] = a.batch
+    if a.seq_len:
+        c["T"] = a.seq_len
+    global USE_SDPA
+    USE_SDPA = a.device == "cuda" and hasattr(F, "scaled_dot_product_attention")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(1)
     torch.set_num_threads(a.threads)
-    model = GPT(c)
+    dev = torch.device(a.device)
+    model = GPT(c).to(dev)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
@@ -93,13 +117,20 @@ def main():
     g = torch.Generator().manual_seed(1)
 
     def step():
-        ids = torch.randint(0, c["vocab"], (c["B"], c["T"] + 1), generator=g)
+        ids = torch.randint(0, c["vocab"], (c["B"], c["T"] + 1), generator=g).to(dev)
         x, y = ids[:, :-1], ids[:, 1:]
-        loss = F.cross_entropy(model(x).view(-1, c["vocab"]), y.reshape(-1))
+        if a.bf16 and a.device == "cuda":
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                logits = model(x)
+        else:
+            logits = model(x)
+        loss = F.cross_entropy(logits.float().view(-1, c["vocab"]), y.reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        if a.device == "cuda":
+            torch.cuda.synchronize()
 
     for _ in range(a.warmup):
         step()
@@ -119,6 +150,7 @@ def main():
         "gflops": flops_per_token * tps / 1e9, "parameters": n,
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "device": a.device, "batch": c["B"], "seq_len": c["T"], "bf16": a.bf16, "sdpa": USE_SDPA,
     }))
 
 
