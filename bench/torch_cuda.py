@@ -56,9 +56,11 @@ def bench_matmul(dtype, M, N, K, tb):
         fn = (lambda: a @ b.t()) if tb else (lambda: a @ b)
     elif dtype == "fp32-as-bf16":  # what an fp32 model pays under autocast: casts + bf16 GEMM
         fn = (lambda: (a.bfloat16() @ b.bfloat16().t()).float()) if tb else (lambda: (a.bfloat16() @ b.bfloat16()).float())
-    else:
+    else:  # fp32, or fp32-as-tf32: cuBLAS with TF32 tensor cores allowed
         fn = (lambda: a @ b.t()) if tb else (lambda: a @ b)
+    torch.backends.cuda.matmul.allow_tf32 = dtype == "fp32-as-tf32"
     emit("matmul", shape, dtype, time_ms(fn), 2.0 * M * N * K, impl="cuBLAS")
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def bench_attention(B, H, T, D):
@@ -113,6 +115,7 @@ def main():
         bench_matmul("bf16", R, 50257, 768, 1)
     bench_matmul("fp32", 4096, 4096, 4096, 0)
     bench_matmul("fp32-as-bf16", 4096, 4096, 4096, 0)
+    bench_matmul("fp32-as-tf32", 4096, 4096, 4096, 0)
     bench_attention(8, 12, 1024, 64)
     bench_attention(8, 12, 256, 64)
     bench_memory()

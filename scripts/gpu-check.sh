@@ -86,6 +86,7 @@ if [ -f .gpu-carry/node.xz ] && [ -f dist/index.js ] && [ -f .gpu-carry/lmtrain.
   {
     timeout 150 /tmp/node dist/cli/index.js bench train --config gpt2-124m --batch 8 --seq-len 1024 --device cuda --steps "$steps" --warmup 2 --json
     timeout 150 /tmp/node dist/cli/index.js bench train --config gpt2-124m --batch 8 --seq-len 1024 --device cuda --precision bf16 --steps "$steps" --warmup 2 --json
+    timeout 150 /tmp/node dist/cli/index.js bench train --config gpt2-124m --batch 8 --seq-len 1024 --device cuda --precision tf32 --steps "$steps" --warmup 2 --json
     timeout 120 python3 bench/torch_train.py --config gpt2-124m --batch 8 --seq-len 1024 --device cuda --steps "$steps" --warmup 2
     timeout 120 python3 bench/torch_train.py --config gpt2-124m --batch 8 --seq-len 1024 --device cuda --bf16 --steps "$steps" --warmup 2
   } > "$OUT/train.jsonl" 2>> "$OUT/ts-cuda.txt"

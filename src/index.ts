@@ -1,6 +1,7 @@
 /** lmtrain: train transformer language models from TypeScript on native kernels. */
 export * from './errors.js';
 export { Tensor, type DType, type Device } from './tensor/tensor.js';
+export type { MatmulPrecision } from './native/binding.js';
 export { tidy, keep, dispose, memory, type MemoryInfo } from './tensor/scope.js';
 export { tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, uniform, arange } from './tensor/creation.js';
 export { manualSeed, getRngState, setRngState, type RngState } from './tensor/random.js';

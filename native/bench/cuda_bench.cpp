@@ -88,8 +88,8 @@ void bench_matmul(const char* dtype, int64_t M, int64_t N, int64_t K, int tb) {
     lmt_cuda_free(ch, (size_t)(M * N) * 2);
   } else {
     float* c = (float*)dalloc((size_t)(M * N) * 4);
-    bool bf = !std::strcmp(dtype, "fp32-as-bf16");
-    ok(lmt_cuda_set_matmul_precision(bf ? LMT_PREC_BF16 : LMT_PREC_FP32), "precision");
+    int prec = !std::strcmp(dtype, "fp32-as-bf16") ? LMT_PREC_BF16 : !std::strcmp(dtype, "fp32-as-tf32") ? LMT_PREC_TF32 : LMT_PREC_FP32;
+    ok(lmt_cuda_set_matmul_precision(prec), "precision");
     double ms = time_ms([&] {
       ok(lmt_cuda_matmul(c, a, b, 1, M, N, K, 0, tb, K, tb ? K : N, N, 0, 0, 0, 1.f, 0.f), "matmul");
     });
@@ -200,6 +200,7 @@ int main(int argc, char** argv) {
   if (!g_quick) bench_matmul("bf16", R, 50257, 768, 1);
   bench_matmul("fp32", 4096, 4096, 4096, 0);
   bench_matmul("fp32-as-bf16", 4096, 4096, 4096, 0);
+  bench_matmul("fp32-as-tf32", 4096, 4096, 4096, 0);
   bench_attention(8, 12, 1024, 64);
   bench_attention(8, 12, 256, 64);
   bench_memory();

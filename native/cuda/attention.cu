@@ -45,65 +45,89 @@ __device__ __forceinline__ void stage(float (*sm)[D], const float* x, int64_t r0
   }
 }
 
+// Where a thread works: head (b, h) and its row (a query, or a key for dk/dv) in a block of
+// QT rows along an axis of T rows; ri is the row's index in the (B, NH, T) layout.
+struct Place {
+  int64_t bh, b, h, blk, row, ri;
+  bool valid;
+};
+__device__ __forceinline__ Place place(const AttnArgs& A, int64_t T) {
+  Place P;
+  const int64_t nb = (T + QT - 1) / QT;
+  P.bh = blockIdx.x / nb;
+  P.blk = blockIdx.x % nb;
+  P.b = P.bh / A.NH;
+  P.h = P.bh % A.NH;
+  P.row = P.blk * QT + threadIdx.x;
+  P.valid = P.row < T;
+  P.ri = P.bh * T + (P.valid ? P.row : 0);
+  return P;
+}
+
+// Walks, tile by tile, the keys that some query of this block sees (K and V tiles staged in
+// shared memory by the whole block), calling f(jj, j) for each key j that the thread's own
+// query sees, in key order: tile slot jj holds key j.
+template <int D, int KT, class F>
+__device__ __forceinline__ void for_visible_keys(const AttnArgs& A, const Place& P, float (*Ks)[D],
+                                                 float (*Vs)[D], F&& f) {
+  const int64_t off = A.Tk - A.Tq;
+  const int64_t last_q = min(A.Tq, (P.blk + 1) * QT) - 1;
+  const int64_t jend = A.causal ? min(A.Tk, last_q + off + 1) : A.Tk;
+  const float* kp = A.k + P.bh * A.Tk * A.HS;
+  const float* vp = A.v + P.bh * A.Tk * A.HS;
+  for (int64_t j0 = 0; j0 < jend; j0 += KT) {
+    const int64_t n = min((int64_t)KT, jend - j0);
+    __syncthreads();
+    stage<D, KT>(Ks, kp, j0, n, A.HS);
+    stage<D, KT>(Vs, vp, j0, n, A.HS);
+    __syncthreads();
+    if (!P.valid) continue;
+    for (int jj = 0; jj < n; ++jj) {
+      const int64_t j = j0 + jj;
+      if (A.causal && j > P.row + off) break;
+      f(jj, j);
+    }
+  }
+}
+
 template <int D>
 __global__ void __launch_bounds__(QT) attn_fwd(AttnArgs A) {
   constexpr int KT = tile_keys<D>();
   __shared__ float Ks[KT][D];
   __shared__ float Vs[KT][D];
-  const int64_t nqb = (A.Tq + QT - 1) / QT;
-  const int64_t bh = blockIdx.x / nqb, qb = blockIdx.x % nqb;
-  const int64_t b = bh / A.NH, h = bh % A.NH;
-  const int64_t i = qb * QT + threadIdx.x;
-  const bool valid = i < A.Tq;
-  const int64_t off = A.Tk - A.Tq;
-  const float* qp = A.q + (bh * A.Tq + (valid ? i : 0)) * A.HS;
-  const float* kp = A.k + bh * A.Tk * A.HS;
-  const float* vp = A.v + bh * A.Tk * A.HS;
+  const Place P = place(A, A.Tq);
   float q[D], acc[D];
 #pragma unroll
   for (int d = 0; d < D; ++d) {
-    q[d] = (valid && d < A.HS) ? qp[d] : 0.f;
+    q[d] = (P.valid && d < A.HS) ? A.q[P.ri * A.HS + d] : 0.f;
     acc[d] = 0.f;
   }
   float m = -INFINITY, l = 0.f;
-  // Keys any query of this block may see.
-  int64_t last_q = min(A.Tq, (qb + 1) * QT) - 1;
-  int64_t jend = A.causal ? min(A.Tk, last_q + off + 1) : A.Tk;
-  for (int64_t j0 = 0; j0 < jend; j0 += KT) {
-    int64_t n = min((int64_t)KT, jend - j0);
-    __syncthreads();
-    stage<D, KT>(Ks, kp, j0, n, A.HS);
-    stage<D, KT>(Vs, vp, j0, n, A.HS);
-    __syncthreads();
-    if (!valid) continue;
-    for (int jj = 0; jj < n; ++jj) {
-      int64_t j = j0 + jj;
-      if (A.causal && j > i + off) break;
-      float dot = 0.f;
+  for_visible_keys<D, KT>(A, P, Ks, Vs, [&](int jj, int64_t j) {
+    float dot = 0.f;
 #pragma unroll
-      for (int d = 0; d < D; ++d) dot = fmaf(q[d], Ks[jj][d], dot);
-      float s = finish_score(A, dot, b, h, i, j);
-      if (s == -INFINITY) continue;
-      if (s > m) {
-        float corr = expf(m - s);  // m = -inf gives 0
-        l *= corr;
+    for (int d = 0; d < D; ++d) dot = fmaf(q[d], Ks[jj][d], dot);
+    const float s = finish_score(A, dot, P.b, P.h, P.row, j);
+    if (s == -INFINITY) return;
+    if (s > m) {
+      const float corr = expf(m - s);  // m = -inf gives 0
+      l *= corr;
 #pragma unroll
-        for (int d = 0; d < D; ++d) acc[d] *= corr;
-        m = s;
-      }
-      float p = expf(s - m);
-      l += p;
-#pragma unroll
-      for (int d = 0; d < D; ++d) acc[d] = fmaf(p, Vs[jj][d], acc[d]);
+      for (int d = 0; d < D; ++d) acc[d] *= corr;
+      m = s;
     }
-  }
-  if (!valid) return;
-  float* op = A.out + (bh * A.Tq + i) * A.HS;
+    const float p = expf(s - m);
+    l += p;
+#pragma unroll
+    for (int d = 0; d < D; ++d) acc[d] = fmaf(p, Vs[jj][d], acc[d]);
+  });
+  if (!P.valid) return;
+  float* op = A.out + P.ri * A.HS;
   // A NaN score leaves l NaN: it propagates to out and lse as on the CPU.
-  bool none = !(l > 0.f) && !(l != l);
-  float inv = none ? 0.f : 1.f / l;
+  const bool none = !(l > 0.f) && !(l != l);
+  const float inv = none ? 0.f : 1.f / l;
   for (int d = 0; d < A.HS && d < D; ++d) op[d] = none ? 0.f : acc[d] * inv;
-  A.lse[bh * A.Tq + i] = none ? -INFINITY : m + logf(l);
+  A.lse[P.ri] = none ? -INFINITY : m + logf(l);
 }
 
 // D_i = dout_i . out_i (double accumulation: it is subtracted from dP).
@@ -122,65 +146,45 @@ __device__ __forceinline__ float prob(float s, float lse) {
   return (lse == -INFINITY || s == -INFINITY) ? 0.f : expf(s - lse);
 }
 
-// dq_i and dbias_i. per query thread; K and V tiles in shared memory.
+// dq_i and dbias_i, one thread per query; K and V tiles in shared memory.
 template <int D>
 __global__ void __launch_bounds__(QT) attn_bwd_dq(AttnArgs A) {
   constexpr int KT = tile_keys<D>();
   __shared__ float Ks[KT][D];
   __shared__ float Vs[KT][D];
-  const int64_t nqb = (A.Tq + QT - 1) / QT;
-  const int64_t bh = blockIdx.x / nqb, qb = blockIdx.x % nqb;
-  const int64_t b = bh / A.NH, h = bh % A.NH;
-  const int64_t i = qb * QT + threadIdx.x;
-  const bool valid = i < A.Tq;
-  const int64_t off = A.Tk - A.Tq;
-  const int64_t ri = bh * A.Tq + (valid ? i : 0);
-  const float* kp = A.k + bh * A.Tk * A.HS;
-  const float* vp = A.v + bh * A.Tk * A.HS;
+  const Place P = place(A, A.Tq);
   float q[D], g[D], dq[D];
 #pragma unroll
   for (int d = 0; d < D; ++d) {
-    bool in = valid && d < A.HS;
-    q[d] = in ? A.q[ri * A.HS + d] : 0.f;
-    g[d] = in ? A.dout[ri * A.HS + d] : 0.f;
+    const bool in = P.valid && d < A.HS;
+    q[d] = in ? A.q[P.ri * A.HS + d] : 0.f;
+    g[d] = in ? A.dout[P.ri * A.HS + d] : 0.f;
     dq[d] = 0.f;
   }
-  const float lse = valid ? A.lse_in[ri] : -INFINITY;
-  const float Di = valid ? A.Dbuf[ri] : 0.f;
-  float* dbias = A.dbias ? A.dbias + (((A.bias_B == 1 ? 0 : b) * A.NH + h) * A.Tq) * A.Tk : nullptr;
+  const float lse = P.valid ? A.lse_in[P.ri] : -INFINITY;
+  const float Di = P.valid ? A.Dbuf[P.ri] : 0.f;
+  float* dbias = A.dbias ? A.dbias + (((A.bias_B == 1 ? 0 : P.b) * A.NH + P.h) * A.Tq) * A.Tk : nullptr;
   const bool shared_bias = A.bias_B == 1 && A.B > 1;
-  int64_t last_q = min(A.Tq, (qb + 1) * QT) - 1;
-  int64_t jend = A.causal ? min(A.Tk, last_q + off + 1) : A.Tk;
-  for (int64_t j0 = 0; j0 < jend; j0 += KT) {
-    int64_t n = min((int64_t)KT, jend - j0);
-    __syncthreads();
-    stage<D, KT>(Ks, kp, j0, n, A.HS);
-    stage<D, KT>(Vs, vp, j0, n, A.HS);
-    __syncthreads();
-    if (!valid) continue;
-    for (int jj = 0; jj < n; ++jj) {
-      int64_t j = j0 + jj;
-      if (A.causal && j > i + off) break;
-      float dot = 0.f, dp = 0.f;
+  for_visible_keys<D, KT>(A, P, Ks, Vs, [&](int jj, int64_t j) {
+    float dot = 0.f, dp = 0.f;
 #pragma unroll
-      for (int d = 0; d < D; ++d) {
-        dot = fmaf(q[d], Ks[jj][d], dot);
-        dp = fmaf(g[d], Vs[jj][d], dp);
-      }
-      float p = prob(finish_score(A, dot, b, h, i, j), lse);
-      float ds = p * (dp - Di);
-      if (dbias) {
-        float* dst = dbias + i * A.Tk + j;
-        if (shared_bias) atomicAdd(dst, ds);
-        else *dst = ds;
-      }
-      float w = ds * A.scale;
-#pragma unroll
-      for (int d = 0; d < D; ++d) dq[d] = fmaf(w, Ks[jj][d], dq[d]);
+    for (int d = 0; d < D; ++d) {
+      dot = fmaf(q[d], Ks[jj][d], dot);
+      dp = fmaf(g[d], Vs[jj][d], dp);
     }
-  }
-  if (!valid) return;
-  for (int d = 0; d < A.HS && d < D; ++d) A.dq[ri * A.HS + d] = dq[d];
+    const float p = prob(finish_score(A, dot, P.b, P.h, P.row, j), lse);
+    const float ds = p * (dp - Di);
+    if (dbias) {
+      float* dst = dbias + P.row * A.Tk + j;
+      if (shared_bias) atomicAdd(dst, ds);
+      else *dst = ds;
+    }
+    const float w = ds * A.scale;
+#pragma unroll
+    for (int d = 0; d < D; ++d) dq[d] = fmaf(w, Ks[jj][d], dq[d]);
+  });
+  if (!P.valid) return;
+  for (int d = 0; d < A.HS && d < D; ++d) A.dq[P.ri * A.HS + d] = dq[d];
 }
 
 // dk_j and dv_j per key thread; Q, dout, lse and D tiles in shared memory.
@@ -190,13 +194,10 @@ __global__ void __launch_bounds__(QT) attn_bwd_dkdv(AttnArgs A) {
   __shared__ float Qs[KT][D];
   __shared__ float Gs[KT][D];
   __shared__ float Ls[KT], Ds[KT];
-  const int64_t nkb = (A.Tk + QT - 1) / QT;
-  const int64_t bh = blockIdx.x / nkb, kb = blockIdx.x % nkb;
-  const int64_t b = bh / A.NH, h = bh % A.NH;
-  const int64_t j = kb * QT + threadIdx.x;
-  const bool valid = j < A.Tk;
+  const Place P = place(A, A.Tk);
+  const int64_t bh = P.bh, b = P.b, h = P.h, kb = P.blk, j = P.row, rj = P.ri;
+  const bool valid = P.valid;
   const int64_t off = A.Tk - A.Tq;
-  const int64_t rj = bh * A.Tk + (valid ? j : 0);
   float k[D], v[D], dk[D], dv[D];
 #pragma unroll
   for (int d = 0; d < D; ++d) {

@@ -3,13 +3,15 @@
 // Two kernels:
 //  - fp32 (the default precision, so results match the CPU within fp32 rounding): a 128x128
 //    block tile, 8x8 outputs per thread from shared memory, any transpose, stride or size.
-//  - bf16 tensor cores (mma.sync m16n8k16, fp32 accumulation; sm_80+): operands are first
-//    packed into bf16 with their contiguous dimension zero-padded to a multiple of 8, so that
-//    every tile load is a 16-byte cp.async (zero-filled past the edges) and the main loop has
-//    no bounds checks; a 4-stage cp.async pipeline over K, ldmatrix fragment loads (.trans for
-//    operands whose contiguous dimension is not K), 128x128x32 block tiles, 8 warps of 64x32.
-//    bf16 operands that already satisfy the alignment are used in place. fp32 operands take
-//    this path when the matmul precision is BF16 (lmt_cuda_set_matmul_precision).
+//  - tensor cores (sm_80+) with fp32 accumulation, in bf16 (mma.sync m16n8k16, ldmatrix
+//    fragment loads, .trans for operands whose contiguous dimension is not K) or tf32
+//    (m16n8k8, fragments read from shared memory and rounded to tf32). Operands are first
+//    packed (bf16, or fp32 for tf32) with their contiguous dimension zero-padded to whole
+//    16-byte chunks, so every tile load is a 16-byte cp.async (zero-filled past the edges) and
+//    the main loop has no bounds checks: a 4-stage cp.async pipeline over K, 128x128 block
+//    tiles (K 32 bf16 or 16 fp32 per stage), 8 warps of 64x32. Operands already in that form
+//    are used in place. fp32 matmuls take this path when the precision is BF16 or TF32
+//    (lmt_cuda_set_matmul_precision); lmt_cuda_matmul_bf16 always does.
 #include "common.cuh"
 #include "mma.cuh"
 
@@ -107,73 +109,89 @@ __global__ void scale_c(float* c, MM p) {
   }
 }
 
-// ---- bf16 tensor-core kernel -------------------------------------------------------------------
-constexpr int T_BM = 128, T_BN = 128, T_BK = 32, T_STAGES = 4, T_THREADS = 256;
-constexpr int PAD = 8;  // bf16 elements of padding per shared row: conflict-free ldmatrix
+// ---- tensor-core kernel: bf16 (m16n8k16) or tf32 (m16n8k8) ----------------------------------
+// E is the element type in shared memory: __nv_bfloat16, or float for tf32 (rounded to tf32,
+// round-to-nearest-away, as fragments are read). A K-tile holds 16 bytes x 4 per row of K:
+// 32 bf16 or 16 floats, so both take 512 16-byte chunks per operand and stage.
+constexpr int T_BM = 128, T_BN = 128, T_STAGES = 4, T_THREADS = 256;
 
-// Shared tile of one operand: K-contiguous tiles are [128][32+8], the others [32][128+8].
-template <bool KCONTIG>
+template <class E>
+struct Elem {
+  static constexpr bool tf32 = sizeof(E) == 4;
+  static constexpr int per_chunk = 16 / (int)sizeof(E);  // elements per 16-byte copy
+  static constexpr int BK = tf32 ? 16 : 32;              // K per stage
+  static constexpr int KSTEP = tf32 ? 8 : 16;            // K per mma
+};
+
+// Shared tile of one operand: K-contiguous tiles are [128][BK + pad], the others [BK][128 + pad].
+// Pads keep 16-byte rows and make the fragment reads conflict-free (ldmatrix rows for bf16; for
+// tf32 the lanes' (g, t) reads: stride 20 floats when K-contiguous, 136 otherwise).
+template <class E, bool KCONTIG>
 struct TileShape {
-  static constexpr int rows = KCONTIG ? 128 : T_BK;
-  static constexpr int cols = KCONTIG ? T_BK : 128;
-  static constexpr int ld = cols + PAD;
+  static constexpr int rows = KCONTIG ? 128 : Elem<E>::BK;
+  static constexpr int cols = KCONTIG ? Elem<E>::BK : 128;
+  static constexpr int ld = cols + (Elem<E>::tf32 ? (KCONTIG ? 4 : 8) : 8);
   static constexpr int elems = rows * ld;
 };
 
+template <class E>
 struct TC {
-  const __nv_bfloat16* a;
-  const __nv_bfloat16* b;
+  const E* a;
+  const E* b;
   void* c;
   int64_t M, N, K, lda, ldb, ldc, sa, sb, sc, batch;
-  int64_t a_rows, a_cols, b_rows, b_cols;  // stored extents (cols padded to 8)
+  int64_t a_rows, a_cols, b_rows, b_cols;  // stored extents (cols padded to a whole chunk)
   float alpha, beta;
   int c_bf16;
 };
 
-// Loads one K-tile of an operand into shared memory. `rows_idx`/`cols_idx` name the stored
-// layout: for a K-contiguous operand the stored rows are M (or N) and the columns K.
-template <bool KCONTIG>
-__device__ __forceinline__ void load_tile(__nv_bfloat16* sm, const __nv_bfloat16* g, int64_t ld,
-                                          int64_t row0, int64_t rows, int64_t col0, int64_t cols,
-                                          int tid) {
-  using S = TileShape<KCONTIG>;
-  constexpr int chunks_per_row = S::cols / 8;
+// Loads one K-tile of an operand into shared memory, zero-filling past the stored extents
+// (rows, cols: for a K-contiguous operand the stored rows are M or N and the columns K).
+template <class E, bool KCONTIG>
+__device__ __forceinline__ void load_tile(E* sm, const E* g, int64_t ld, int64_t row0, int64_t rows, int64_t col0,
+                                          int64_t cols, int tid) {
+  using S = TileShape<E, KCONTIG>;
+  constexpr int pc = Elem<E>::per_chunk;
+  constexpr int chunks_per_row = S::cols / pc;
   constexpr int total = S::rows * chunks_per_row;  // 512
 #pragma unroll
   for (int c = tid; c < total; c += T_THREADS) {
     int r = c / chunks_per_row, ch = c % chunks_per_row;
-    int64_t gr = row0 + r, gc = col0 + ch * 8;
+    int64_t gr = row0 + r, gc = col0 + ch * pc;
     bool valid = gr < rows && gc < cols;
-    const __nv_bfloat16* src = valid ? g + gr * ld + gc : g;
-    cp_async16(sm + r * S::ld + ch * 8, src, valid);
+    const E* src = valid ? g + gr * ld + gc : g;
+    cp_async16(sm + r * S::ld + ch * pc, src, valid);
   }
 }
 
-template <bool TA, bool TB>
-__global__ void __launch_bounds__(T_THREADS) gemm_bf16_tc(TC p) {
+template <class E, bool TA, bool TB>
+__global__ void __launch_bounds__(T_THREADS) gemm_tc(TC<E> p) {
 #if __CUDA_ARCH__ >= 800
   // A is K-contiguous unless transposed; B is K-contiguous when transposed.
   constexpr bool A_KC = !TA, B_KC = TB;
-  using SA = TileShape<A_KC>;
-  using SB = TileShape<B_KC>;
+  using SA = TileShape<E, A_KC>;
+  using SB = TileShape<E, B_KC>;
+  constexpr int BK = Elem<E>::BK, KSTEP = Elem<E>::KSTEP;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_raw);
-  __nv_bfloat16* sB = sA + T_STAGES * SA::elems;
+  E* sA = reinterpret_cast<E*>(smem_raw);
+  E* sB = sA + T_STAGES * SA::elems;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp >> 2, wn = warp & 3;  // 2 x 4 warps, each 64 x 32
   const int64_t m0 = (int64_t)blockIdx.y * T_BM, n0 = (int64_t)blockIdx.x * T_BN;
-  const int64_t KT = (p.K + T_BK - 1) / T_BK;
+  const int64_t KT = (p.K + BK - 1) / BK;
+  const int g = lane >> 2, t = lane & 3;
+  const int mi = lane >> 3, r8 = lane & 7;  // ldmatrix: which 8x8 matrix this lane addresses, and row
 
   for (int64_t bi = blockIdx.z; bi < p.batch; bi += gridDim.z) {
-    const __nv_bfloat16* A = p.a + bi * p.sa;
-    const __nv_bfloat16* B = p.b + bi * p.sb;
+    const E* A = p.a + bi * p.sa;
+    const E* B = p.b + bi * p.sb;
     auto load_stage = [&](int stage, int64_t kt) {
-      int64_t k0 = kt * T_BK;
-      if (A_KC) load_tile<true>(sA + stage * SA::elems, A, p.lda, m0, p.a_rows, k0, p.a_cols, tid);
-      else load_tile<false>(sA + stage * SA::elems, A, p.lda, k0, p.a_rows, m0, p.a_cols, tid);
-      if (B_KC) load_tile<true>(sB + stage * SB::elems, B, p.ldb, n0, p.b_rows, k0, p.b_cols, tid);
-      else load_tile<false>(sB + stage * SB::elems, B, p.ldb, k0, p.b_rows, n0, p.b_cols, tid);
+      int64_t k0 = kt * BK;
+      if (A_KC) load_tile<E, true>(sA + stage * SA::elems, A, p.lda, m0, p.a_rows, k0, p.a_cols, tid);
+      else load_tile<E, false>(sA + stage * SA::elems, A, p.lda, k0, p.a_rows, m0, p.a_cols, tid);
+      if (B_KC) load_tile<E, true>(sB + stage * SB::elems, B, p.ldb, n0, p.b_rows, k0, p.b_cols, tid);
+      else load_tile<E, false>(sB + stage * SB::elems, B, p.ldb, k0, p.b_rows, n0, p.b_cols, tid);
     };
 
     float acc[4][4][4];
@@ -189,7 +207,6 @@ __global__ void __launch_bounds__(T_THREADS) gemm_bf16_tc(TC p) {
       if (s < KT) load_stage(s, s);
       cp_commit();
     }
-    const int mi = lane >> 3, r8 = lane & 7;  // which 8x8 matrix this lane addresses, and row
     for (int64_t kt = 0; kt < KT; ++kt) {
       cp_wait<T_STAGES - 2>();
       __syncthreads();
@@ -198,45 +215,72 @@ __global__ void __launch_bounds__(T_THREADS) gemm_bf16_tc(TC p) {
         if (nk < KT) load_stage((int)(nk % T_STAGES), nk);
         cp_commit();
       }
-      const __nv_bfloat16* tA = sA + (kt % T_STAGES) * SA::elems;
-      const __nv_bfloat16* tB = sB + (kt % T_STAGES) * SB::elems;
+      const E* tA = sA + (kt % T_STAGES) * SA::elems;
+      const E* tB = sB + (kt % T_STAGES) * SB::elems;
 #pragma unroll
-      for (int kk = 0; kk < T_BK; kk += 16) {
-        unsigned af[4][4], bfr[2][4];
+      for (int kk = 0; kk < BK; kk += KSTEP) {
+        unsigned af[4][4], bfr[4][2];
+        if constexpr (Elem<E>::tf32) {
+          // m16n8k8 tf32 fragments (PTX ISA): a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4);
+          // b0 (k t, n g), b1 (k t+4, n g). Element (row, k) of A is tA[row][k] when
+          // K-contiguous, tA[k][row] otherwise; B likewise with n.
+          auto at = [&](int row, int k) { return A_KC ? tA[row * SA::ld + k] : tA[k * SA::ld + row]; };
+          auto bt = [&](int k, int n) { return B_KC ? tB[n * SB::ld + k] : tB[k * SB::ld + n]; };
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          int mb = wm * 64 + i * 16;
-          if (A_KC) {
-            // matrices: (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (8-15, 8-15)
-            const __nv_bfloat16* ptr = tA + (mb + (mi & 1) * 8 + r8) * SA::ld + kk + (mi >> 1) * 8;
-            ldsm_x4(af[i], ptr);
-          } else {
-            const __nv_bfloat16* ptr = tA + (kk + (mi >> 1) * 8 + r8) * SA::ld + mb + (mi & 1) * 8;
-            ldsm_x4_t(af[i], ptr);
+          for (int i = 0; i < 4; ++i) {
+            int mb = wm * 64 + i * 16;
+            af[i][0] = to_tf32(at(mb + g, kk + t));
+            af[i][1] = to_tf32(at(mb + g + 8, kk + t));
+            af[i][2] = to_tf32(at(mb + g, kk + t + 4));
+            af[i][3] = to_tf32(at(mb + g + 8, kk + t + 4));
           }
-        }
 #pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          int nb = wn * 32 + j * 16;
-          if (B_KC) {
-            // matrices: (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15)
-            const __nv_bfloat16* ptr = tB + (nb + (mi >> 1) * 8 + r8) * SB::ld + kk + (mi & 1) * 8;
-            ldsm_x4(bfr[j], ptr);
-          } else {
-            const __nv_bfloat16* ptr = tB + (kk + (mi & 1) * 8 + r8) * SB::ld + nb + (mi >> 1) * 8;
-            ldsm_x4_t(bfr[j], ptr);
+          for (int j = 0; j < 4; ++j) {
+            int nb = wn * 32 + j * 8;
+            bfr[j][0] = to_tf32(bt(kk + t, nb + g));
+            bfr[j][1] = to_tf32(bt(kk + t + 4, nb + g));
           }
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) mma_tf32(acc[i][j], af[i], bfr[j][0], bfr[j][1]);
+        } else {
+          unsigned bq[2][4];
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            int mb = wm * 64 + i * 16;
+            if (A_KC) {
+              // matrices: (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (8-15, 8-15)
+              ldsm_x4(af[i], tA + (mb + (mi & 1) * 8 + r8) * SA::ld + kk + (mi >> 1) * 8);
+            } else {
+              ldsm_x4_t(af[i], tA + (kk + (mi >> 1) * 8 + r8) * SA::ld + mb + (mi & 1) * 8);
+            }
+          }
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            int nb = wn * 32 + j * 16;
+            if (B_KC) {
+              // matrices: (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15)
+              ldsm_x4(bq[j], tB + (nb + (mi >> 1) * 8 + r8) * SB::ld + kk + (mi & 1) * 8);
+            } else {
+              ldsm_x4_t(bq[j], tB + (kk + (mi & 1) * 8 + r8) * SB::ld + nb + (mi >> 1) * 8);
+            }
+          }
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            bfr[j][0] = bq[j >> 1][(j & 1) * 2];
+            bfr[j][1] = bq[j >> 1][(j & 1) * 2 + 1];
+          }
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) mma_bf16(acc[i][j], af[i], bfr[j][0], bfr[j][1]);
         }
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) mma_bf16(acc[i][j], af[i], bfr[j >> 1][(j & 1) * 2], bfr[j >> 1][(j & 1) * 2 + 1]);
       }
     }
     cp_wait<0>();
     __syncthreads();  // the next batch's prologue overwrites the stages
 
-    const int g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
 #pragma unroll
@@ -268,46 +312,48 @@ __global__ void __launch_bounds__(T_THREADS) gemm_bf16_tc(TC p) {
 #endif
 }
 
-// Packs rows x cols (leading dimension ld, batch stride s) into bf16 rows of cols8 (a
-// multiple of 8, zero-padded), batch stride rows * cols8.
-template <class T>
-__global__ void pack_bf16(__nv_bfloat16* out, const T* in, int64_t batch, int64_t rows, int64_t cols,
-                          int64_t ld, int64_t s, int64_t cols8) {
-  int64_t total = batch * rows * cols8;
+// Packs rows x cols (leading dimension ld, batch stride s) into rows of colsp elements of E
+// (zero-padded to a whole 16-byte chunk), batch stride rows * colsp.
+template <class E, class T>
+__global__ void pack_rows(E* out, const T* in, int64_t batch, int64_t rows, int64_t cols, int64_t ld, int64_t s,
+                          int64_t colsp) {
+  int64_t total = batch * rows * colsp;
   for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
        e += (int64_t)gridDim.x * blockDim.x) {
-    int64_t col = e % cols8, r = (e / cols8) % rows, bi = e / (cols8 * rows);
+    int64_t col = e % colsp, r = (e / colsp) % rows, bi = e / (colsp * rows);
     float v = 0.f;
     if (col < cols) {
       T x = in[bi * s + r * ld + col];
       if constexpr (sizeof(T) == 4) v = (float)x;
       else v = __bfloat162float(x);
     }
-    out[e] = __float2bfloat16_rn(v);
+    if constexpr (sizeof(E) == 4) out[e] = v;
+    else out[e] = __float2bfloat16_rn(v);
   }
 }
 
+template <class E>
 constexpr size_t tc_smem_bytes(bool a_kc, bool b_kc) {
   return (size_t)T_STAGES *
-         ((a_kc ? TileShape<true>::elems : TileShape<false>::elems) +
-          (b_kc ? TileShape<true>::elems : TileShape<false>::elems)) *
-         sizeof(__nv_bfloat16);
+         ((a_kc ? TileShape<E, true>::elems : TileShape<E, false>::elems) +
+          (b_kc ? TileShape<E, true>::elems : TileShape<E, false>::elems)) *
+         sizeof(E);
 }
 
-template <bool TA, bool TB>
-lmt_status launch_tc(const TC& p, const char* fn) {
-  size_t smem = tc_smem_bytes(!TA, TB);
+template <class E, bool TA, bool TB>
+lmt_status launch_tc(const TC<E>& p, const char* fn) {
+  size_t smem = tc_smem_bytes<E>(!TA, TB);
   static bool attr_set = false;
   if (!attr_set) {
     lmt_status s = lmt::cuda::check(
-        cudaFuncSetAttribute(gemm_bf16_tc<TA, TB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem), fn,
+        cudaFuncSetAttribute(gemm_tc<E, TA, TB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem), fn,
         "cudaFuncSetAttribute");
     if (s != LMT_OK) return s;
     attr_set = true;
   }
   dim3 grid((unsigned)((p.N + T_BN - 1) / T_BN), (unsigned)((p.M + T_BM - 1) / T_BM),
             (unsigned)(p.batch < 65535 ? p.batch : 65535));
-  gemm_bf16_tc<TA, TB><<<grid, T_THREADS, smem, lmt::cuda::stream()>>>(p);
+  gemm_tc<E, TA, TB><<<grid, T_THREADS, smem, lmt::cuda::stream()>>>(p);
   return lmt::cuda::launched(fn);
 }
 
@@ -345,12 +391,14 @@ lmt_status check_args(const char* fn, const void* c, const void* a, const void* 
   return LMT_OK;
 }
 
-// The tensor-core path for any input type: pack what is not already aligned bf16, launch.
-template <class T>
+// The tensor-core path: operands of type T computed as E (bf16, or fp32 rounded to tf32).
+// What is not already E with whole 16-byte chunks per row is packed first.
+template <class E, class T>
 lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, int64_t batch, int64_t M,
                   int64_t N, int64_t K, int ta, int tb, int64_t lda, int64_t ldb, int64_t ldc, int64_t sa,
                   int64_t sb, int64_t sc, float alpha, float beta) {
-  TC p{};
+  constexpr int64_t pc = Elem<E>::per_chunk;
+  TC<E> p{};
   p.c = c;
   p.c_bf16 = c_bf16;
   p.M = M; p.N = N; p.K = K; p.ldc = ldc; p.sc = sc; p.batch = batch;
@@ -359,29 +407,29 @@ lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, i
   int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
   void* bufs[2] = {nullptr, nullptr};
   size_t sizes[2] = {0, 0};
-  auto prepare = [&](int which, const T* x, int64_t rows, int64_t cols, int64_t ld, int64_t s,
-                     const __nv_bfloat16** out, int64_t* out_ld, int64_t* out_s, int64_t* out_cols) -> lmt_status {
-    bool aligned = sizeof(T) == 2 && cols % 8 == 0 && ld % 8 == 0 && s % 8 == 0 &&
+  auto prepare = [&](int which, const T* x, int64_t rows, int64_t cols, int64_t ld, int64_t s, const E** out,
+                     int64_t* out_ld, int64_t* out_s, int64_t* out_cols) -> lmt_status {
+    bool aligned = sizeof(T) == sizeof(E) && cols % pc == 0 && ld % pc == 0 && s % pc == 0 &&
                    ((uintptr_t)x % 16) == 0;
     if (aligned) {
-      *out = reinterpret_cast<const __nv_bfloat16*>(x);
+      *out = reinterpret_cast<const E*>(x);
       *out_ld = ld;
       *out_s = s;
       *out_cols = cols;
       return LMT_OK;
     }
-    int64_t cols8 = (cols + 7) / 8 * 8;
+    int64_t colsp = (cols + pc - 1) / pc * pc;
     int64_t nb = s == 0 ? 1 : batch;  // a broadcast operand is packed once
-    sizes[which] = (size_t)(nb * rows * cols8) * sizeof(__nv_bfloat16);
+    int64_t total = nb * rows * colsp;
+    sizes[which] = (size_t)total * sizeof(E);
     lmt_status st = lmt_cuda_malloc(&bufs[which], sizes[which]);
     if (st != LMT_OK) return st;
-    int64_t total = nb * rows * cols8;
-    pack_bf16<T><<<lmt::cuda::blocks_for(total, 256), 256, 0, lmt::cuda::stream()>>>(
-        reinterpret_cast<__nv_bfloat16*>(bufs[which]), x, nb, rows, cols, ld, s, cols8);
-    *out = reinterpret_cast<const __nv_bfloat16*>(bufs[which]);
-    *out_ld = cols8;
-    *out_s = s == 0 ? 0 : rows * cols8;
-    *out_cols = cols8;
+    pack_rows<E, T><<<lmt::cuda::blocks_for(total, 256), 256, 0, lmt::cuda::stream()>>>(
+        reinterpret_cast<E*>(bufs[which]), x, nb, rows, cols, ld, s, colsp);
+    *out = reinterpret_cast<const E*>(bufs[which]);
+    *out_ld = colsp;
+    *out_s = s == 0 ? 0 : rows * colsp;
+    *out_cols = colsp;
     return lmt::cuda::launched(fn);
   };
   lmt_status st = prepare(0, a, ar, ac, lda, sa, &p.a, &p.lda, &p.sa, &p.a_cols);
@@ -389,10 +437,10 @@ lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, i
   p.a_rows = ar;
   p.b_rows = br;
   if (st == LMT_OK) {
-    if (!ta && !tb) st = launch_tc<false, false>(p, fn);
-    else if (!ta && tb) st = launch_tc<false, true>(p, fn);
-    else if (ta && !tb) st = launch_tc<true, false>(p, fn);
-    else st = launch_tc<true, true>(p, fn);
+    if (!ta && !tb) st = launch_tc<E, false, false>(p, fn);
+    else if (!ta && tb) st = launch_tc<E, false, true>(p, fn);
+    else if (ta && !tb) st = launch_tc<E, true, false>(p, fn);
+    else st = launch_tc<E, true, true>(p, fn);
   }
   // Queued work on the one stream finishes before the cache hands these blocks out again.
   for (int i = 0; i < 2; ++i)
@@ -416,9 +464,13 @@ extern "C" lmt_status lmt_cuda_matmul(float* c, const float* a, const float* b, 
     scale_c<<<lmt::cuda::blocks_for(batch * M * N, 256), 256, 0, lmt::cuda::stream()>>>(c, p);
     LMT_CUDA_LAUNCHED();
   }
-  if (lmt_cuda_get_matmul_precision() != LMT_PREC_FP32 && tensor_cores())
-    return run_tc<float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
-                         alpha, beta);
+  const int prec = lmt_cuda_get_matmul_precision();
+  if (prec == LMT_PREC_BF16 && tensor_cores())
+    return run_tc<__nv_bfloat16, float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa,
+                                        sb, sc, alpha, beta);
+  if (prec == LMT_PREC_TF32 && tensor_cores())
+    return run_tc<float, float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
+                                alpha, beta);
   dim3 grid((unsigned)((N + F_BN - 1) / F_BN), (unsigned)((M + F_BM - 1) / F_BM),
             (unsigned)(batch < 65535 ? batch : 65535));
   sgemm_f32<<<grid, 256, 0, lmt::cuda::stream()>>>(c, a, b, p);
@@ -441,7 +493,7 @@ extern "C" lmt_status lmt_cuda_matmul_bf16(void* c, int c_bf16, const uint16_t* 
   // With no product the kernel still runs with K = 0 (no K-tiles, nothing read from a or b,
   // which may be null): the epilogue writes beta * C, or zeros when beta == 0.
   if (!need_ab) a = b = nullptr, K = 0;
-  return run_tc<__nv_bfloat16>(__func__, c, c_bf16, reinterpret_cast<const __nv_bfloat16*>(a),
+  return run_tc<__nv_bfloat16, __nv_bfloat16>(__func__, c, c_bf16, reinterpret_cast<const __nv_bfloat16*>(a),
                                reinterpret_cast<const __nv_bfloat16*>(b), batch, M, N, K, trans_a, trans_b,
                                lda, ldb, ldc, sa, sb, sc, alpha, beta);
   LMT_GUARD_END

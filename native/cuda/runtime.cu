@@ -311,8 +311,8 @@ extern "C" lmt_status lmt_cuda_synchronize(void) {
 }
 
 extern "C" lmt_status lmt_cuda_set_matmul_precision(int precision) {
-  if (precision != LMT_PREC_FP32 && precision != LMT_PREC_BF16)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "lmt_cuda_set_matmul_precision: precision must be 0 (fp32) or 1 (bf16), got %d", precision);
+  if (precision != LMT_PREC_FP32 && precision != LMT_PREC_BF16 && precision != LMT_PREC_TF32)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "lmt_cuda_set_matmul_precision: precision must be 0 (fp32), 1 (bf16) or 2 (tf32), got %d", precision);
   g_precision = precision;
   return LMT_OK;
 }

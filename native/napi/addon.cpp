@@ -526,13 +526,14 @@ WRAP(CudaSynchronize)
   return info.Env().Undefined();
 END_WRAP
 
-// 'fp32' (default) or 'bf16' tensor-core products for CUDA matmuls.
+// 'fp32' (default), or 'bf16' / 'tf32' tensor-core products for CUDA matmuls.
 WRAP(SetMatmulPrecision)
   Args a(info, "setMatmulPrecision", 1);
   std::string p = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  if (p != "fp32" && p != "bf16") fail("ArgumentError", "LMT_ERR_INVALID_ARG", "setMatmulPrecision: expected 'fp32' or 'bf16'");
+  if (p != "fp32" && p != "bf16" && p != "tf32")
+    fail("ArgumentError", "LMT_ERR_INVALID_ARG", "setMatmulPrecision: expected 'fp32', 'bf16' or 'tf32'");
 #ifdef LMT_WITH_CUDA
-  check(lmt_cuda_set_matmul_precision(p == "bf16" ? LMT_PREC_BF16 : LMT_PREC_FP32));
+  check(lmt_cuda_set_matmul_precision(p == "bf16" ? LMT_PREC_BF16 : p == "tf32" ? LMT_PREC_TF32 : LMT_PREC_FP32));
 #endif
   return info.Env().Undefined();
 END_WRAP

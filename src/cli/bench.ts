@@ -24,7 +24,7 @@ const TRAIN_SPEC: Record<string, OptionSpec> = {
   device: { type: 'string', help: 'cpu (default) or cuda' },
   batch: { type: 'number', help: "batch size (default: the config's)" },
   seqLen: { type: 'number', help: "sequence length (default: the config's; at most its positions)" },
-  precision: { type: 'string', help: 'CUDA matmul precision: fp32 (default) or bf16 (tensor cores)' },
+  precision: { type: 'string', help: 'CUDA matmul precision: fp32 (default), tf32 or bf16 (tensor cores)' },
   json: { type: 'boolean', help: 'print one JSON object {config, tokens_per_s, ms_per_step, peak_rss_mib, gflops, pct_peak}' },
 };
 
@@ -73,7 +73,7 @@ export async function runBenchCli(args: string[]): Promise<number> {
     if (o.help) { console.log(usage('bench train', TRAIN_SPEC)); return 0; }
     const device = resolveDevice('bench train', o.device);
     const precision = (o.precision as string | undefined) ?? 'fp32';
-    if (precision !== 'fp32' && precision !== 'bf16') throw new ArgumentError(`bench train: --precision must be fp32 or bf16, got '${precision}'`);
+    if (precision !== 'fp32' && precision !== 'bf16' && precision !== 'tf32') throw new ArgumentError(`bench train: --precision must be fp32, tf32 or bf16, got '${precision}'`);
     const config = (o.config as string | undefined) ?? 'tiny';
     const r = runTrainBench({ config, steps: o.steps as number | undefined, warmup: o.warmup as number | undefined, device, precision,
       batch: o.batch as number | undefined, seqLen: o.seqLen as number | undefined,

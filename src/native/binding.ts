@@ -7,6 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LmtError, nativeErrorClasses } from '../errors.js';
 
+/** How CUDA matmuls compute fp32 products (see setMatmulPrecision in src/ops/device.ts). */
+export type MatmulPrecision = 'fp32' | 'bf16' | 'tf32';
+
 /** An opaque, type-tagged handle on native storage. */
 export interface NativeHandle {
   dispose(): void;
@@ -57,7 +60,7 @@ export interface Binding {
   deviceOf(h: H): 'cpu' | 'cuda';
   /** Waits for queued CUDA work (no-op without a usable device). */
   cudaSynchronize(): void;
-  setMatmulPrecision(p: 'fp32' | 'bf16'): void;
+  setMatmulPrecision(p: MatmulPrecision): void;
   view(h: H): H;
   memory(): { handles: number; storages: number; bytes: number; cachedBytes: number; cudaBytes: number; cudaCachedBytes: number };
   flushCache(): void;

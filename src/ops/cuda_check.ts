@@ -26,6 +26,7 @@ import { clipGradNorm } from '../optim/clip.js';
 import { GPT } from '../models/gpt.js';
 import { gptConfig } from '../models/config.js';
 import { setMatmulPrecision } from './device.js';
+import type { MatmulPrecision } from '../native/binding.js';
 
 export interface CrossDeviceResult {
   name: string;
@@ -138,9 +139,10 @@ function cases(): Case[] {
  * init; with `bf16` the CUDA matmuls run on bf16 tensor cores (inputs rounded to 8 bits of
  * mantissa), so the tolerance is that of bf16.
  */
-function gptStep(bf16 = false): CrossDeviceResult {
+function gptStep(precision: MatmulPrecision = 'fp32'): CrossDeviceResult {
+  const bf16 = precision !== 'fp32';
   const run = (device: 'cpu' | 'cuda') => {
-    if (device === 'cuda') setMatmulPrecision(bf16 ? 'bf16' : 'fp32');
+    if (device === 'cuda') setMatmulPrecision(precision);
     manualSeed(7);
     const model = new GPT(gptConfig({ vocab_size: 97, n_positions: 32, n_layer: 2, n_head: 2, n_embd: 64, dropout: 0 })).to(device);
     const opt = new AdamW(model.trainableParameters(), { lr: 1e-3, weightDecay: 0.1 });
@@ -166,11 +168,11 @@ function gptStep(bf16 = false): CrossDeviceResult {
     return { losses, norm, w };
   };
   const a = run('cpu'), b = run('cuda');
-  // Under bf16 the weights are left out: Adam's first steps move each weight by about lr *
-  // sign(g), so a gradient near zero that bf16 rounding flips moves it by 2 lr either way.
+  // Under bf16/tf32 the weights are left out: Adam's first steps move each weight by about
+  // lr * sign(g), so a gradient near zero that the rounding flips moves it by 2 lr either way.
   const err = Math.max(maxErr(b.losses, a.losses), maxErr([b.norm], [a.norm]), bf16 ? 0 : maxErr(b.w, a.w));
-  const tol = bf16 ? 1e-2 : 1e-4;
-  return { name: `GPT training step x3 (loss, grad norm, AdamW update)${bf16 ? ', bf16 matmuls' : ''}`, err, tol, ok: err <= tol, detail: `losses cpu ${a.losses.map((l) => l.toFixed(5)).join(' ')} / cuda ${b.losses.map((l) => l.toFixed(5)).join(' ')}` };
+  const tol = precision === 'bf16' ? 1e-2 : precision === 'tf32' ? 2e-3 : 1e-4;
+  return { name: `GPT training step x3 (loss, grad norm, AdamW update)${bf16 ? `, ${precision} matmuls` : ''}`, err, tol, ok: err <= tol, detail: `losses cpu ${a.losses.map((l) => l.toFixed(5)).join(' ')} / cuda ${b.losses.map((l) => l.toFixed(5)).join(' ')}` };
 }
 
 /** Runs every case on both devices (CUDA must be usable) and returns one result per case. */
@@ -204,12 +206,12 @@ export function checkCudaOps(): CrossDeviceResult[] {
   } catch (e) {
     out.push({ name: 'to() gradient', err: Infinity, tol: 0, ok: false, detail: (e as Error).message });
   }
-  for (const bf16 of [false, true]) {
+  for (const precision of ['fp32', 'tf32', 'bf16'] as const) {
     try {
-      out.push(gptStep(bf16));
+      out.push(gptStep(precision));
     } catch (e) {
       setMatmulPrecision('fp32');
-      out.push({ name: `GPT training step${bf16 ? ', bf16 matmuls' : ''}`, err: Infinity, tol: 1e-4, ok: false, detail: (e as Error).message });
+      out.push({ name: `GPT training step, ${precision} matmuls`, err: Infinity, tol: 1e-4, ok: false, detail: (e as Error).message });
     }
   }
   return out;

@@ -3,10 +3,10 @@
  * A differentiable copy: the gradient is copied back to x's device. A tensor already on the
  * device is returned as is (no copy), like PyTorch's `.to`.
  */
-import { native } from '../native/binding.js';
+import { native, type MatmulPrecision } from '../native/binding.js';
 import { record, registerOp } from '../autograd/graph.js';
 import { Tensor, _setToDevice, type Device } from '../tensor/tensor.js';
-import { DeviceError } from '../errors.js';
+import { ArgumentError, DeviceError } from '../errors.js';
 import { assertTensor } from './util.js';
 
 registerOp('to_device');
@@ -34,9 +34,11 @@ export function synchronize(): void {
 }
 
 /**
- * How CUDA matmuls compute fp32 products: 'fp32' (default, matches the CPU) or 'bf16'
- * (tensor cores, inputs rounded to bf16, fp32 accumulation).
+ * How CUDA matmuls compute fp32 products: 'fp32' (default, matches the CPU), or on tensor
+ * cores with fp32 accumulation 'tf32' (inputs rounded to 10 mantissa bits) or 'bf16' (7).
+ * Weights, activations and optimizer state stay fp32 either way.
  */
-export function setMatmulPrecision(p: 'fp32' | 'bf16'): void {
+export function setMatmulPrecision(p: MatmulPrecision): void {
+  if (p !== 'fp32' && p !== 'bf16' && p !== 'tf32') throw new ArgumentError(`setMatmulPrecision: expected 'fp32', 'bf16' or 'tf32', got ${String(p)}`);
   native.setMatmulPrecision(p);
 }

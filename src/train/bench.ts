@@ -17,6 +17,7 @@ import { ArgumentError } from '../errors.js';
 import { Rng } from '../data/rng.js';
 import { setMatmulPrecision, synchronize } from '../ops/device.js';
 import type { Device } from '../tensor/tensor.js';
+import type { MatmulPrecision } from '../native/binding.js';
 
 /** The benchmark configs (exactly ARCHITECTURE.md §7; peers run the same). */
 export const BENCH_CONFIGS = {
@@ -44,7 +45,7 @@ export interface TrainBenchResult {
   device: Device;
   batch: number;
   seq_len: number;
-  precision: 'fp32' | 'bf16';
+  precision: MatmulPrecision;
 }
 
 /** Model FLOPs per token of one training step: 6N + 12 L T C (N without position embeddings; PaLM / nanoGPT). */
@@ -71,7 +72,7 @@ export interface TrainBenchOptions {
   batch?: number;
   seqLen?: number;
   /** CUDA matmul precision (default fp32). */
-  precision?: 'fp32' | 'bf16';
+  precision?: MatmulPrecision;
   onStep?: (i: number, ms: number) => void;
 }
 

@@ -43,9 +43,9 @@ LMT_API lmt_status lmt_cuda_synchronize(void);
 
 /* ---- matmul precision ------------------------------------------------------------------- */
 /* How lmt_cuda_matmul computes its fp32 products: FP32 (fp32 FMA, the default, to match the
-   CPU) or BF16 (tensor cores, inputs rounded to bf16, fp32 accumulation; compute capability
-   8.0+, else FP32 is used). */
-typedef enum { LMT_PREC_FP32 = 0, LMT_PREC_BF16 = 1 } lmt_precision;
+   CPU), BF16 or TF32 (tensor cores, inputs rounded to bf16 or to tf32, fp32 accumulation;
+   compute capability 8.0+, else FP32 is used). */
+typedef enum { LMT_PREC_FP32 = 0, LMT_PREC_BF16 = 1, LMT_PREC_TF32 = 2 } lmt_precision;
 LMT_API lmt_status lmt_cuda_set_matmul_precision(int precision);
 LMT_API int lmt_cuda_get_matmul_precision(void);
 

@@ -21,6 +21,20 @@ float from_bf16(uint16_t h) {
   std::memcpy(&f, &u, 4);
   return f;
 }
+// fp32 -> tf32 value (10 mantissa bits), round to nearest, ties away from zero (cvt.rna).
+float to_tf32(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7f800000u) != 0x7f800000u) u += 0x1000u;
+  u &= 0xffffe000u;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+std::vector<float> round_tf32(const std::vector<float>& v) {
+  std::vector<float> o(v.size());
+  for (size_t i = 0; i < v.size(); ++i) o[i] = to_tf32(v[i]);
+  return o;
+}
 std::vector<float> round_bf16(const std::vector<float>& v) {
   std::vector<float> o(v.size());
   for (size_t i = 0; i < v.size(); ++i) o[i] = from_bf16(to_bf16(v[i]));
@@ -43,8 +57,8 @@ void run(const Case& c, int precision, double tol) {
   auto b = lt::randn((size_t)((c.bshared ? 1 : c.batch) * br * ldb));
   auto cc = lt::randn((size_t)(c.batch * sc));
   if (c.beta == 0.f) cc[0] = NAN;  // must not propagate
-  std::vector<float> ra = precision == LMT_PREC_BF16 ? round_bf16(a) : a;
-  std::vector<float> rb = precision == LMT_PREC_BF16 ? round_bf16(b) : b;
+  std::vector<float> ra = precision == LMT_PREC_BF16 ? round_bf16(a) : precision == LMT_PREC_TF32 ? round_tf32(a) : a;
+  std::vector<float> rb = precision == LMT_PREC_BF16 ? round_bf16(b) : precision == LMT_PREC_TF32 ? round_tf32(b) : b;
   std::vector<float> ref = cc;
   lmt_matmul(ref.data(), ra.data(), rb.data(), c.batch, c.M, c.N, c.K, c.ta, c.tb, lda, ldb, ldc, sa, sb, sc,
              c.alpha, c.beta);
@@ -52,7 +66,7 @@ void run(const Case& c, int precision, double tol) {
   lmt_cuda_set_matmul_precision(precision);
   char what[200];
   std::snprintf(what, sizeof what, "matmul %s b%lld %lldx%lldx%lld t%d%d pad%lld%s a%.1f b%.1f",
-                precision == LMT_PREC_BF16 ? "bf16" : "fp32", (long long)c.batch, (long long)c.M, (long long)c.N,
+                precision == LMT_PREC_BF16 ? "bf16" : precision == LMT_PREC_TF32 ? "tf32" : "fp32", (long long)c.batch, (long long)c.M, (long long)c.N,
                 (long long)c.K, c.ta, c.tb, (long long)c.pad, c.bshared ? " shared" : "", c.alpha, c.beta);
   if (!ct::ok(what, lmt_cuda_matmul(dc.p, da.p, db.p, c.batch, c.M, c.N, c.K, c.ta, c.tb, lda, ldb, ldc, sa, sb,
                                     sc, c.alpha, c.beta)))
@@ -114,6 +128,7 @@ int main() {
   };
   for (const Case& c : cases) run(c, LMT_PREC_FP32, 2e-5);
   for (const Case& c : cases) run(c, LMT_PREC_BF16, 1e-4);
+  for (const Case& c : cases) run(c, LMT_PREC_TF32, 2e-5);
   // K = 0 and alpha = 0: C = beta * C (beta = 0 clears, even NaN).
   run({2, 33, 17, 0, 0, 0, 0, false, 1.f, 0.5f}, LMT_PREC_FP32, 0);
   run({2, 33, 17, 9, 0, 0, 0, false, 0.f, 0.f}, LMT_PREC_FP32, 0);

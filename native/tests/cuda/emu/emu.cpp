@@ -72,8 +72,8 @@ lmt_status lmt_cuda_memcpy_d2h(void* d, const void* s, size_t n) { if (n) std::m
 lmt_status lmt_cuda_memcpy_d2d(void* d, const void* s, size_t n) { if (n) std::memmove(d, s, n); return LMT_OK; }
 lmt_status lmt_cuda_synchronize(void) { return LMT_OK; }
 lmt_status lmt_cuda_set_matmul_precision(int p) {
-  if (p != LMT_PREC_FP32 && p != LMT_PREC_BF16)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "lmt_cuda_set_matmul_precision: precision must be 0 (fp32) or 1 (bf16), got %d", p);
+  if (p != LMT_PREC_FP32 && p != LMT_PREC_BF16 && p != LMT_PREC_TF32)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "lmt_cuda_set_matmul_precision: precision must be 0 (fp32), 1 (bf16) or 2 (tf32), got %d", p);
   g_precision = p;
   return LMT_OK;
 }

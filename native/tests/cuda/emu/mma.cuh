@@ -77,4 +77,35 @@ inline void mma_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigne
   }
 }
 
+// cvt.rna.tf32.f32: keep 10 mantissa bits, rounding to nearest with ties away from zero.
+inline unsigned to_tf32(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7f800000u) != 0x7f800000u) u += 0x1000u;  // finite: add half an ulp of tf32
+  return u & 0xffffe000u;
+}
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 (g = lane/4, t = lane%4): a0 (g, t),
+// a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4); b0 (k t, n g), b1 (k t+4, n g); c as for bf16.
+inline void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  uint64_t w[6] = {a[0], a[1], a[2], a[3], b0, b1};
+  uint64_t* b = emu_exchange(w, 6);
+  const unsigned lane = threadIdx.x & 31, base = threadIdx.x & ~31u;
+  auto f = [](uint64_t v) {
+    uint32_t u = (uint32_t)v & 0xffffe000u;  // the hardware reads 19 bits
+    float x;
+    std::memcpy(&x, &u, 4);
+    return x;
+  };
+  auto A = [&](int row, int k) { return f(b[(base + (row % 8) * 4 + k % 4) * 8 + (row >= 8 ? 1 : 0) + (k >= 4 ? 2 : 0)]); };
+  auto B = [&](int k, int n) { return f(b[(base + n * 4 + k % 4) * 8 + 4 + (k >= 4 ? 1 : 0)]); };
+  const int g = lane / 4, t = lane % 4;
+  for (int e = 0; e < 4; ++e) {
+    int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e % 2);
+    float acc = d[e];
+    for (int k = 0; k < 8; ++k) acc += A(row, k) * B(k, col);
+    d[e] = acc;
+  }
+}
+
 }  // namespace
