@@ -72,11 +72,16 @@ LMT_HD float uniform_at(uint64_t seed, uint64_t index) {
     if (!(cond)) return lmt_fail((status), __VA_ARGS__); \
   } while (0)
 #define LMT_ARG(cond, ...) LMT_REQUIRE(cond, LMT_ERR_INVALID_ARG, __VA_ARGS__)
-#define LMT_NOT_NULL(p) LMT_ARG((p) != nullptr, "%s: argument '%s' is null", __func__, #p)
-#define LMT_NONNEG(x) \
-  LMT_ARG((x) >= 0, "%s: '%s' must be >= 0, got %lld", __func__, #x, (long long)(x))
-#define LMT_POSITIVE(x) \
-  LMT_ARG((x) > 0, "%s: '%s' must be > 0, got %lld", __func__, #x, (long long)(x))
+// The _IN forms name the kernel `fn` (the shared checks of checks.cpp, passed the kernel's
+// __func__); the plain forms name the enclosing function.
+#define LMT_NOT_NULL_IN(fn, p) LMT_ARG((p) != nullptr, "%s: argument '%s' is null", (fn), #p)
+#define LMT_NONNEG_IN(fn, x) \
+  LMT_ARG((x) >= 0, "%s: '%s' must be >= 0, got %lld", (fn), #x, (long long)(x))
+#define LMT_POSITIVE_IN(fn, x) \
+  LMT_ARG((x) > 0, "%s: '%s' must be > 0, got %lld", (fn), #x, (long long)(x))
+#define LMT_NOT_NULL(p) LMT_NOT_NULL_IN(__func__, p)
+#define LMT_NONNEG(x) LMT_NONNEG_IN(__func__, x)
+#define LMT_POSITIVE(x) LMT_POSITIVE_IN(__func__, x)
 
 // Wraps a kernel body so that no C++ exception crosses the C ABI.
 #define LMT_GUARD_BEGIN try {

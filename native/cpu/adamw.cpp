@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -44,25 +45,6 @@ double sum_squares(const float* x, int64_t n) {
   }
   for (; i < n; ++i) s0 += (double)x[i] * x[i];
   return (s0 + s1) + (s2 + s3);
-}
-
-// Validates (tensors, sizes, count); every tensor with elements needs a pointer.
-template <class P>
-lmt_status check_list(const char* fn, const char* name, P tensors, const int64_t* sizes,
-                      int count) {
-  if (count < 0)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'count' must be >= 0, got %d", fn, count);
-  if (count == 0) return LMT_OK;
-  if (tensors == nullptr || sizes == nullptr)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' and 'sizes' must not be null", fn, name);
-  for (int t = 0; t < count; ++t) {
-    if (sizes[t] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: sizes[%d] must be >= 0, got %lld", fn, t,
-                      (long long)sizes[t]);
-    if (sizes[t] > 0 && tensors[t] == nullptr)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: %s[%d] is null", fn, name, t);
-  }
-  return LMT_OK;
 }
 
 double global_norm(const float* const* tensors, const int64_t* sizes, int count) {
@@ -113,26 +95,9 @@ extern "C" lmt_status lmt_adamw_step(float* const* params, float* const* m, floa
                                      const uint8_t* decay, int count, float lr, float beta1,
                                      float beta2, float eps, float weight_decay, int64_t step,
                                      float grad_scale) {
-  LMT_NONNEG(count);
-  LMT_ARG(step >= 1, "%s: 'step' must be >= 1, got %lld", __func__, (long long)step);
-  LMT_ARG(std::isfinite(lr), "%s: 'lr' must be finite, got %g", __func__, (double)lr);
-  LMT_ARG(beta1 >= 0.0f && beta1 < 1.0f, "%s: 'beta1' must be in [0, 1), got %g", __func__,
-          (double)beta1);
-  LMT_ARG(beta2 >= 0.0f && beta2 < 1.0f, "%s: 'beta2' must be in [0, 1), got %g", __func__,
-          (double)beta2);
-  LMT_ARG(eps >= 0.0f && std::isfinite(eps), "%s: 'eps' must be finite and >= 0, got %g",
-          __func__, (double)eps);
-  LMT_ARG(weight_decay >= 0.0f && std::isfinite(weight_decay),
-          "%s: 'weight_decay' must be finite and >= 0, got %g", __func__, (double)weight_decay);
-  LMT_ARG(std::isfinite(grad_scale), "%s: 'grad_scale' must be finite, got %g", __func__,
-          (double)grad_scale);
+  LMT_CHECK(lmt::check_adamw_step(__func__, params, m, v, grads, sizes, decay, count, lr, beta1,
+                                  beta2, eps, weight_decay, step, grad_scale));
   if (count == 0) return LMT_OK;
-  LMT_NOT_NULL(decay);
-  lmt_status st;
-  if ((st = check_list(__func__, "params", params, sizes, count)) != LMT_OK) return st;
-  if ((st = check_list(__func__, "m", m, sizes, count)) != LMT_OK) return st;
-  if ((st = check_list(__func__, "v", v, sizes, count)) != LMT_OK) return st;
-  if ((st = check_list(__func__, "grads", grads, sizes, count)) != LMT_OK) return st;
   LMT_GUARD_BEGIN
   // Bias corrections in double: b2^step for b2 = 0.999 needs the precision at large steps.
   const float inv_bc1 = (float)(1.0 / (1.0 - std::pow((double)beta1, (double)step)));
@@ -157,9 +122,7 @@ extern "C" lmt_status lmt_adamw_step(float* const* params, float* const* m, floa
 
 extern "C" lmt_status lmt_global_norm(double* norm, const float* const* tensors,
                                       const int64_t* sizes, int count) {
-  LMT_NOT_NULL(norm);
-  lmt_status st = check_list(__func__, "tensors", tensors, sizes, count);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_global_norm(__func__, norm, tensors, sizes, count));
   LMT_GUARD_BEGIN
   *norm = global_norm(tensors, sizes, count);
   return LMT_OK;
@@ -168,11 +131,7 @@ extern "C" lmt_status lmt_global_norm(double* norm, const float* const* tensors,
 
 extern "C" lmt_status lmt_clip_grad_norm(double* norm, float* const* tensors, const int64_t* sizes,
                                          int count, float max_norm) {
-  LMT_NOT_NULL(norm);
-  LMT_ARG(max_norm > 0.0f && std::isfinite(max_norm),
-          "%s: 'max_norm' must be finite and > 0, got %g", __func__, (double)max_norm);
-  lmt_status st = check_list(__func__, "tensors", tensors, sizes, count);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_clip_grad_norm(__func__, norm, tensors, sizes, count, max_norm));
   LMT_GUARD_BEGIN
   const double total = global_norm(tensors, sizes, count);
   *norm = total;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -18,33 +19,14 @@ namespace {
 // than ~4e-6 relative error in the gradient, so backward recomputes the row's sum.
 constexpr float LSE_EXACT_LIMIT = 64.0f;
 
-lmt_status check_targets(const char* fn, const int32_t* targets, int64_t N, int64_t V,
-                         int32_t ignore_index) {
-  for (int64_t i = 0; i < N; ++i) {
-    int32_t t = targets[i];
-    if (t != ignore_index && (t < 0 || t >= V))
-      return lmt_fail(LMT_ERR_INDEX, "%s: targets[%lld] = %d is outside [0, %lld) and is not ignore_index (%d)",
-                      fn, (long long)i, (int)t, (long long)V, (int)ignore_index);
-  }
-  return LMT_OK;
-}
-
 }  // namespace
 
 extern "C" lmt_status lmt_cross_entropy_forward(float* losses, float* lse, const float* logits,
                                                 const int32_t* targets, int64_t N, int64_t V,
                                                 int32_t ignore_index, float label_smoothing) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(V);
-  LMT_ARG(label_smoothing >= 0.0f && label_smoothing <= 1.0f,
-          "%s: 'label_smoothing' must be in [0, 1], got %g", __func__, (double)label_smoothing);
+  LMT_CHECK(lmt::check_cross_entropy_forward(__func__, lmt::check_targets, losses, lse, logits,
+                                             targets, N, V, ignore_index, label_smoothing));
   if (N == 0) return LMT_OK;
-  LMT_POSITIVE(V);
-  LMT_NOT_NULL(losses);
-  LMT_NOT_NULL(lse);
-  LMT_NOT_NULL(logits);
-  LMT_NOT_NULL(targets);
-  if (lmt_status s = check_targets(__func__, targets, N, V, ignore_index)) return s;
   LMT_GUARD_BEGIN
   const double eps = label_smoothing;
   lmt::parallel_for(N, std::max<int64_t>(1, 16384 / V), [&](int64_t r0, int64_t r1) {
@@ -76,17 +58,10 @@ extern "C" lmt_status lmt_cross_entropy_backward(float* dlogits, const float* dl
                                                  const float* logits, const float* lse,
                                                  const int32_t* targets, int64_t N, int64_t V,
                                                  int32_t ignore_index, float label_smoothing) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(V);
-  LMT_ARG(label_smoothing >= 0.0f && label_smoothing <= 1.0f,
-          "%s: 'label_smoothing' must be in [0, 1], got %g", __func__, (double)label_smoothing);
+  LMT_CHECK(lmt::check_cross_entropy_backward(__func__, lmt::check_targets, dlogits, dlosses,
+                                              logits, lse, targets, N, V, ignore_index,
+                                              label_smoothing));
   if (N == 0 || V == 0) return LMT_OK;
-  LMT_NOT_NULL(dlogits);
-  LMT_NOT_NULL(dlosses);
-  LMT_NOT_NULL(logits);
-  LMT_NOT_NULL(lse);
-  LMT_NOT_NULL(targets);
-  if (lmt_status s = check_targets(__func__, targets, N, V, ignore_index)) return s;
   LMT_GUARD_BEGIN
   const float eps = label_smoothing;
   const float smooth = eps / (float)V;

@@ -7,6 +7,7 @@
 // results are bitwise independent of the thread count (and match the CUDA kernel's mask).
 #include <cmath>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -15,13 +16,8 @@ const int64_t kGrain = 16384;
 
 lmt_status dropout_apply(const char* fn, float* out, const float* x, int64_t n, float p,
                          uint64_t seed, uint64_t offset) {
-  if (n < 0)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'n' must be >= 0, got %lld", fn, (long long)n);
-  if (!(p >= 0.0f && p < 1.0f))  // also rejects NaN
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'p' must be in [0, 1), got %g", fn, (double)p);
+  LMT_CHECK(lmt::check_dropout(fn, out, x, n, p));
   if (n == 0) return LMT_OK;
-  if (out == nullptr || x == nullptr)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' is null", fn, out ? "input" : "output");
   const float scale = 1.0f / (1.0f - p);
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)

@@ -6,6 +6,7 @@
 // the std:: functions (expf, logf, tanhf ...). MAX/MIN propagate NaN like torch.maximum.
 #include <cmath>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -79,12 +80,6 @@ void unary_bwd(float* dx, const float* dout, const float* x, const float* y, int
   });
 }
 
-// Ops whose derivative can be formed from y alone; the others need x.
-bool y_suffices(int op) {
-  return op == LMT_UN_NEG || op == LMT_UN_EXP || op == LMT_UN_TANH || op == LMT_UN_SQRT ||
-         op == LMT_UN_RSQRT || op == LMT_UN_SIGMOID || op == LMT_UN_RECIPROCAL;
-}
-
 template <template <int> class K, class... A>
 void dispatch_unary(int op, A... args) {
   switch (op) {
@@ -109,7 +104,7 @@ template <int OP>
 struct UnaryBwdK {
   static void run(float* dx, const float* dout, const float* x, const float* y, int64_t n) {
     // y is preferred when given (no transcendental call); x is used otherwise.
-    if (y != nullptr && y_suffices(OP))
+    if (y != nullptr && lmt::unary_grad_from_y(OP))
       unary_bwd<OP, true>(dx, dout, x, y, n);
     else
       unary_bwd<OP, false>(dx, dout, x, y, n);
@@ -180,23 +175,6 @@ void for_each_run(const MView& v, int64_t begin, int64_t end, F&& fn) {
   }
 }
 
-lmt_status check_shape(const char* fn, int ndim, const int64_t* shape, int64_t* count) {
-  if (ndim < 0 || ndim > 8)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'ndim' must be in [0, 8], got %d", fn, ndim);
-  if (ndim > 0 && shape == nullptr)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: argument 'shape' is null", fn);
-  int64_t n = 1;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape[%d] must be >= 0, got %lld", fn, d,
-                      (long long)shape[d]);
-    if (__builtin_mul_overflow(n, shape[d], &n))
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape has more than 2^63 elements", fn);
-  }
-  *count = n;
-  return LMT_OK;
-}
-
 // ---- binary -------------------------------------------------------------------------------
 
 template <int OP>
@@ -242,11 +220,8 @@ void binary_op(float* out, const float* a, const float* b, const MView& v, int64
 
 extern "C" lmt_status lmt_unary(float* out, const float* x, int64_t n, int op, float alpha,
                                 float beta) {
-  LMT_NONNEG(n);
-  LMT_ARG(op >= 0 && op < LMT_UN_COUNT, "%s: 'op' must be an lmt_unary_op, got %d", __func__, op);
+  LMT_CHECK(lmt::check_unary(__func__, out, x, n, op));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   dispatch_unary<UnaryK>(op, out, x, n, alpha, beta);
   return LMT_OK;
@@ -255,18 +230,8 @@ extern "C" lmt_status lmt_unary(float* out, const float* x, int64_t n, int op, f
 
 extern "C" lmt_status lmt_unary_backward(float* dx, const float* dout, const float* x,
                                          const float* y, int64_t n, int op) {
-  LMT_NONNEG(n);
-  LMT_ARG(op >= 0 && op < LMT_UN_COUNT, "%s: 'op' must be an lmt_unary_op, got %d", __func__, op);
+  LMT_CHECK(lmt::check_unary_backward(__func__, dx, dout, x, y, n, op));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  if (op != LMT_UN_NEG) {
-    if (y_suffices(op))
-      LMT_ARG(x != nullptr || y != nullptr, "%s: op %d needs 'x' or 'y', both are null",
-              __func__, op);
-    else
-      LMT_ARG(x != nullptr, "%s: op %d needs 'x', which is null", __func__, op);
-  }
   LMT_GUARD_BEGIN
   dispatch_unary<UnaryBwdK>(op, dx, dout, x, y, n);
   return LMT_OK;
@@ -276,19 +241,9 @@ extern "C" lmt_status lmt_unary_backward(float* dx, const float* dout, const flo
 extern "C" lmt_status lmt_binary(float* out, const float* a, const float* b, int ndim,
                                  const int64_t* shape, const int64_t* a_strides,
                                  const int64_t* b_strides, int op) {
-  LMT_ARG(op >= 0 && op < LMT_BIN_COUNT, "%s: 'op' must be an lmt_binary_op, got %d", __func__,
-          op);
   int64_t n = 0;
-  lmt_status st = check_shape(__func__, ndim, shape, &n);
-  if (st != LMT_OK) return st;
-  if (ndim > 0) {
-    LMT_NOT_NULL(a_strides);
-    LMT_NOT_NULL(b_strides);
-  }
+  LMT_CHECK(lmt::check_binary(__func__, out, a, b, ndim, shape, a_strides, b_strides, op, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(a);
-  LMT_NOT_NULL(b);
   LMT_GUARD_BEGIN
   const int64_t* strides[3] = {a_strides, b_strides, nullptr};
   MView v = collapse(ndim, shape, strides, 2);
@@ -309,18 +264,9 @@ extern "C" lmt_status lmt_where(float* out, const float* cond, const float* a, c
                                 int ndim, const int64_t* shape, const int64_t* cond_strides,
                                 const int64_t* a_strides, const int64_t* b_strides) {
   int64_t n = 0;
-  lmt_status st = check_shape(__func__, ndim, shape, &n);
-  if (st != LMT_OK) return st;
-  if (ndim > 0) {
-    LMT_NOT_NULL(cond_strides);
-    LMT_NOT_NULL(a_strides);
-    LMT_NOT_NULL(b_strides);
-  }
+  LMT_CHECK(lmt::check_where(__func__, out, cond, a, b, ndim, shape, cond_strides, a_strides,
+                             b_strides, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(cond);
-  LMT_NOT_NULL(a);
-  LMT_NOT_NULL(b);
   LMT_GUARD_BEGIN
   const int64_t* strides[3] = {cond_strides, a_strides, b_strides};
   MView v = collapse(ndim, shape, strides, 3);

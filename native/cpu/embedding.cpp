@@ -7,33 +7,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "checks.h"
 #include "core.h"
-
-namespace {
-
-// First id outside [0, limit) -> LMT_ERR_INDEX naming its position and value.
-lmt_status check_ids(const char* fn, const char* what, const int32_t* ids, int64_t n,
-                     int64_t limit) {
-  for (int64_t i = 0; i < n; ++i)
-    if (ids[i] < 0 || ids[i] >= limit)
-      return lmt_fail(LMT_ERR_INDEX, "%s: %s[%lld] = %d is outside [0, %lld)", fn, what,
-                      (long long)i, (int)ids[i], (long long)limit);
-  return LMT_OK;
-}
-
-}  // namespace
 
 extern "C" lmt_status lmt_embedding_forward(float* out, const int32_t* ids, const float* weight,
                                             int64_t N, int64_t V, int64_t C) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(V);
-  LMT_NONNEG(C);
-  if (N == 0) return LMT_OK;
-  LMT_NOT_NULL(ids);
-  if (lmt_status s = check_ids(__func__, "ids", ids, N, V)) return s;
-  if (C == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(weight);
+  LMT_CHECK(lmt::check_embedding_forward(__func__, lmt::check_ids, out, ids, weight, N, V, C));
+  if (N == 0 || C == 0) return LMT_OK;
   LMT_GUARD_BEGIN
   lmt::parallel_for(N, std::max<int64_t>(1, 8192 / C), [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i)
@@ -46,16 +26,9 @@ extern "C" lmt_status lmt_embedding_forward(float* out, const int32_t* ids, cons
 extern "C" lmt_status lmt_embedding_backward(float* dweight, const float* dout,
                                              const int32_t* ids, int64_t N, int64_t V,
                                              int64_t C) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(V);
-  LMT_NONNEG(C);
-  if (N > 0) {
-    LMT_NOT_NULL(ids);
-    if (lmt_status s = check_ids(__func__, "ids", ids, N, V)) return s;
-  }
+  LMT_CHECK(
+      lmt::check_embedding_backward(__func__, lmt::check_ids, dweight, dout, ids, N, V, C));
   if (V == 0 || C == 0) return LMT_OK;
-  LMT_NOT_NULL(dweight);
-  if (N > 0) LMT_NOT_NULL(dout);
   LMT_GUARD_BEGIN
   // Each task owns a range of vocabulary rows and scans all ids for the ones it owns: no two
   // tasks touch the same row, and each row's sum runs in position order.
@@ -75,16 +48,8 @@ extern "C" lmt_status lmt_embedding_backward(float* dweight, const float* dout,
 
 extern "C" lmt_status lmt_gather(float* out, const float* x, const int32_t* idx, int64_t outer,
                                  int64_t dim, int64_t inner, int64_t n_idx) {
-  LMT_NONNEG(outer);
-  LMT_NONNEG(dim);
-  LMT_NONNEG(inner);
-  LMT_NONNEG(n_idx);
-  if (n_idx == 0) return LMT_OK;
-  LMT_NOT_NULL(idx);
-  if (lmt_status s = check_ids(__func__, "idx", idx, n_idx, dim)) return s;
-  if (outer == 0 || inner == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
+  LMT_CHECK(lmt::check_gather(__func__, lmt::check_ids, out, x, idx, outer, dim, inner, n_idx));
+  if (n_idx == 0 || outer == 0 || inner == 0) return LMT_OK;
   LMT_GUARD_BEGIN
   // out (outer, n_idx, inner) <- x (outer, dim, inner): one task per output row of `inner`.
   lmt::parallel_for(outer * n_idx, std::max<int64_t>(1, 8192 / inner), [&](int64_t r0, int64_t r1) {
@@ -100,17 +65,9 @@ extern "C" lmt_status lmt_gather(float* out, const float* x, const int32_t* idx,
 extern "C" lmt_status lmt_gather_backward(float* dx, const float* dout, const int32_t* idx,
                                           int64_t outer, int64_t dim, int64_t inner,
                                           int64_t n_idx) {
-  LMT_NONNEG(outer);
-  LMT_NONNEG(dim);
-  LMT_NONNEG(inner);
-  LMT_NONNEG(n_idx);
-  if (n_idx > 0) {
-    LMT_NOT_NULL(idx);
-    if (lmt_status s = check_ids(__func__, "idx", idx, n_idx, dim)) return s;
-  }
+  LMT_CHECK(lmt::check_gather_backward(__func__, lmt::check_ids, dx, dout, idx, outer, dim, inner,
+                                       n_idx));
   if (outer == 0 || dim == 0 || inner == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  if (n_idx > 0) LMT_NOT_NULL(dout);
   LMT_GUARD_BEGIN
   // Tasks own (outer slice, column range of inner): disjoint parts of dx, so no races, and
   // each element sums its contributions in index order whatever the split.

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -78,39 +79,6 @@ void for_each_run(const View& v, int64_t begin, int64_t end, F&& fn) {
   }
 }
 
-// Shared validation of (ndim, shape, strides, offset) against a buffer of `numel_buf`
-// elements. On success *count receives the number of elements of `shape`.
-lmt_status check_view(const char* fn, int64_t numel_buf, int ndim, const int64_t* shape,
-                      const int64_t* strides, int64_t offset, int64_t* count) {
-  if (ndim < 0 || ndim > 8)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'ndim' must be in [0, 8], got %d", fn, ndim);
-  if (ndim > 0 && (shape == nullptr || strides == nullptr))
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'shape' and 'strides' must not be null", fn);
-  int64_t n = 1;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape[%d] must be >= 0, got %lld", fn, d,
-                      (long long)shape[d]);
-    if (__builtin_mul_overflow(n, shape[d], &n))
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape has more than 2^63 elements", fn);
-  }
-  *count = n;
-  if (n == 0) return LMT_OK;
-  // Lowest and highest offset any index can reach, in 128 bits so that absurd strides
-  // are reported instead of wrapping around.
-  __int128 lo = offset, hi = offset;
-  for (int d = 0; d < ndim; ++d) {
-    __int128 span = (__int128)(shape[d] - 1) * strides[d];
-    if (span < 0) lo += span; else hi += span;
-  }
-  if (lo < 0 || hi >= numel_buf)
-    return lmt_fail(LMT_ERR_SHAPE,
-                    "%s: offset %lld with these shape/strides reaches elements [%lld, %lld], "
-                    "outside [0, %lld)",
-                    fn, (long long)offset, (long long)lo, (long long)hi, (long long)numel_buf);
-  return LMT_OK;
-}
-
 // True when distinct indices of v map to distinct offsets: sorted by |stride|, each
 // stride must step past everything the smaller dimensions can reach.
 bool injective(const View& v) {
@@ -136,9 +104,8 @@ bool injective(const View& v) {
 }  // namespace
 
 extern "C" lmt_status lmt_fill(float* out, float value, int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_fill(__func__, out, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
   lmt::parallel_for(n, 4 * kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) out[i] = value;
@@ -148,9 +115,8 @@ extern "C" lmt_status lmt_fill(float* out, float value, int64_t n) {
 }
 
 extern "C" lmt_status lmt_fill_i32(int32_t* out, int32_t value, int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_fill(__func__, out, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
   lmt::parallel_for(n, 4 * kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) out[i] = value;
@@ -160,10 +126,8 @@ extern "C" lmt_status lmt_fill_i32(int32_t* out, int32_t value, int64_t n) {
 }
 
 extern "C" lmt_status lmt_cast_i32_f32(float* out, const int32_t* x, int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_map(__func__, out, x, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) out[i] = (float)x[i];
@@ -175,13 +139,9 @@ extern "C" lmt_status lmt_cast_i32_f32(float* out, const int32_t* x, int64_t n) 
 extern "C" lmt_status lmt_copy_strided(float* out, const float* x, int64_t x_numel, int ndim,
                                        const int64_t* shape, const int64_t* strides,
                                        int64_t offset) {
-  LMT_NONNEG(x_numel);
   int64_t n = 0;
-  lmt_status st = check_view(__func__, x_numel, ndim, shape, strides, offset, &n);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_copy_strided(__func__, out, x, x_numel, ndim, shape, strides, offset, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   View v = collapse(ndim, shape, strides);
   const float* base = x + offset;
@@ -232,13 +192,10 @@ extern "C" lmt_status lmt_copy_strided(float* out, const float* x, int64_t x_num
 extern "C" lmt_status lmt_scatter_add_strided(float* out, int64_t out_numel, const float* x,
                                               int ndim, const int64_t* shape,
                                               const int64_t* strides, int64_t offset) {
-  LMT_NONNEG(out_numel);
   int64_t n = 0;
-  lmt_status st = check_view(__func__, out_numel, ndim, shape, strides, offset, &n);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_scatter_add_strided(__func__, out, out_numel, x, ndim, shape, strides,
+                                           offset, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   View v = collapse(ndim, shape, strides);
   float* base = out + offset;
@@ -262,11 +219,8 @@ extern "C" lmt_status lmt_scatter_add_strided(float* out, int64_t out_numel, con
 
 extern "C" lmt_status lmt_fill_uniform(float* out, int64_t n, float lo, float hi, uint64_t seed,
                                        uint64_t offset) {
-  LMT_NONNEG(n);
-  LMT_ARG(std::isfinite(lo) && std::isfinite(hi) && lo <= hi,
-          "%s: need finite lo <= hi, got lo=%g hi=%g", __func__, (double)lo, (double)hi);
+  LMT_CHECK(lmt::check_fill_uniform(__func__, out, n, lo, hi));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
   const float width = hi - lo;
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
@@ -282,12 +236,8 @@ extern "C" lmt_status lmt_fill_uniform(float* out, int64_t n, float lo, float hi
 
 extern "C" lmt_status lmt_fill_normal(float* out, int64_t n, float mean, float std, uint64_t seed,
                                       uint64_t offset) {
-  LMT_NONNEG(n);
-  LMT_ARG(std::isfinite(mean) && std::isfinite(std) && std >= 0,
-          "%s: need finite mean and std >= 0, got mean=%g std=%g", __func__, (double)mean,
-          (double)std);
+  LMT_CHECK(lmt::check_fill_normal(__func__, out, n, mean, std));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {

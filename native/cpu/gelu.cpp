@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -75,10 +76,8 @@ const Impl g_impl = pick();
 }  // namespace
 
 extern "C" lmt_status lmt_gelu_forward(float* out, const float* x, int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_map(__func__, out, x, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) { g_impl.fwd(out, x, b, e); });
   return LMT_OK;
@@ -86,11 +85,8 @@ extern "C" lmt_status lmt_gelu_forward(float* out, const float* x, int64_t n) {
 }
 
 extern "C" lmt_status lmt_gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_gelu_backward(__func__, dx, dout, x, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   lmt::parallel_for(n, kGrain, [&](int64_t b, int64_t e) { g_impl.bwd(dx, dout, x, b, e); });
   return LMT_OK;

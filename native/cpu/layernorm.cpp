@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -45,16 +46,8 @@ extern "C" lmt_status lmt_layernorm_forward(float* out, float* mean, float* rstd
                                             const float* x, const float* weight,
                                             const float* bias, int64_t N, int64_t C,
                                             float eps) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
-  LMT_ARG(eps >= 0.0f, "%s: 'eps' must be >= 0, got %g", __func__, (double)eps);
+  LMT_CHECK(lmt::check_layernorm_forward(__func__, out, mean, rstd, x, weight, N, C, eps));
   if (N == 0) return LMT_OK;
-  LMT_POSITIVE(C);
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(mean);
-  LMT_NOT_NULL(rstd);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
   LMT_GUARD_BEGIN
   lmt::parallel_for(N, std::max<int64_t>(1, 4096 / C), [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
@@ -82,21 +75,14 @@ extern "C" lmt_status lmt_layernorm_backward(float* dx, float* dweight, float* d
                                              const float* dout, const float* x,
                                              const float* weight, const float* mean,
                                              const float* rstd, int64_t N, int64_t C) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
+  LMT_CHECK(
+      lmt::check_layernorm_backward(__func__, dx, dweight, dout, x, weight, mean, rstd, N, C));
   if (C == 0) return LMT_OK;
-  LMT_NOT_NULL(dweight);
   if (N == 0) {  // no rows: the parameter gradients are zero
     std::fill(dweight, dweight + C, 0.0f);
     if (dbias) std::fill(dbias, dbias + C, 0.0f);
     return LMT_OK;
   }
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
-  LMT_NOT_NULL(mean);
-  LMT_NOT_NULL(rstd);
   LMT_GUARD_BEGIN
   int64_t rows = param_block_rows(N), nblocks = (N + rows - 1) / rows;
   std::vector<float> dw_part((size_t)(nblocks * C)), db_part((size_t)(nblocks * C));
@@ -131,15 +117,8 @@ extern "C" lmt_status lmt_layernorm_backward(float* dx, float* dweight, float* d
 extern "C" lmt_status lmt_rmsnorm_forward(float* out, float* rstd, const float* x,
                                           const float* weight, int64_t N, int64_t C,
                                           float eps) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
-  LMT_ARG(eps >= 0.0f, "%s: 'eps' must be >= 0, got %g", __func__, (double)eps);
+  LMT_CHECK(lmt::check_rmsnorm_forward(__func__, out, rstd, x, weight, N, C, eps));
   if (N == 0) return LMT_OK;
-  LMT_POSITIVE(C);
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(rstd);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
   LMT_GUARD_BEGIN
   lmt::parallel_for(N, std::max<int64_t>(1, 4096 / C), [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
@@ -158,19 +137,12 @@ extern "C" lmt_status lmt_rmsnorm_forward(float* out, float* rstd, const float* 
 extern "C" lmt_status lmt_rmsnorm_backward(float* dx, float* dweight, const float* dout,
                                            const float* x, const float* weight,
                                            const float* rstd, int64_t N, int64_t C) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
+  LMT_CHECK(lmt::check_rmsnorm_backward(__func__, dx, dweight, dout, x, weight, rstd, N, C));
   if (C == 0) return LMT_OK;
-  LMT_NOT_NULL(dweight);
   if (N == 0) {
     std::fill(dweight, dweight + C, 0.0f);
     return LMT_OK;
   }
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
-  LMT_NOT_NULL(rstd);
   LMT_GUARD_BEGIN
   int64_t rows = param_block_rows(N), nblocks = (N + rows - 1) / rows;
   std::vector<float> dw_part((size_t)(nblocks * C));

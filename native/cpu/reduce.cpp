@@ -6,8 +6,8 @@
 // inner == 1), so results are bitwise independent of the thread count. MAX propagates NaN:
 // the first NaN along the axis wins, as in torch.max.
 #include <algorithm>
-#include <climits>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -98,32 +98,12 @@ void reduce_cols(float* out, int32_t* argmax, const float* x, int64_t outer, int
   });
 }
 
-lmt_status check_dims(const char* fn, int64_t outer, int64_t dim, int64_t inner, int op) {
-  if (outer < 0 || inner < 0)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'outer' and 'inner' must be >= 0, got %lld, %lld",
-                    fn, (long long)outer, (long long)inner);
-  if (dim < 1)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'dim' must be >= 1, got %lld", fn, (long long)dim);
-  if (op < 0 || op >= LMT_RED_COUNT)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'op' must be an lmt_reduce_op, got %d", fn, op);
-  int64_t n;
-  if (__builtin_mul_overflow(outer, dim, &n) || __builtin_mul_overflow(n, inner, &n))
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: outer*dim*inner overflows int64", fn);
-  if (op == LMT_RED_MAX && dim > INT32_MAX)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'dim' %lld does not fit the int32 argmax", fn,
-                    (long long)dim);
-  return LMT_OK;
-}
-
 }  // namespace
 
 extern "C" lmt_status lmt_reduce(float* out, int32_t* argmax, const float* x, int64_t outer,
                                  int64_t dim, int64_t inner, int op) {
-  lmt_status st = check_dims(__func__, outer, dim, inner, op);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_reduce(__func__, out, argmax, x, outer, dim, inner, op));
   if (outer == 0 || inner == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   // argmax is optional even for MAX: only the backward pass needs it.
   int32_t* am = op == LMT_RED_MAX ? argmax : nullptr;
@@ -137,19 +117,10 @@ extern "C" lmt_status lmt_reduce(float* out, int32_t* argmax, const float* x, in
 
 extern "C" lmt_status lmt_reduce_backward(float* dx, const float* dout, const int32_t* argmax,
                                           int64_t outer, int64_t dim, int64_t inner, int op) {
-  lmt_status st = check_dims(__func__, outer, dim, inner, op);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_reduce_backward(__func__, dx, dout, argmax, outer, dim, inner, op));
   if (outer == 0 || inner == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  if (op == LMT_RED_MAX) {
-    LMT_NOT_NULL(argmax);
-    // Checked up front so that a bad index leaves dx untouched.
-    for (int64_t i = 0; i < outer * inner; ++i)
-      if (argmax[i] < 0 || argmax[i] >= dim)
-        return lmt_fail(LMT_ERR_INDEX, "%s: argmax[%lld] = %d is outside [0, %lld)", __func__,
-                        (long long)i, (int)argmax[i], (long long)dim);
-  }
+  // Checked up front so that a bad index leaves dx untouched.
+  if (op == LMT_RED_MAX) LMT_CHECK(lmt::check_ids(__func__, "argmax", argmax, outer * inner, dim));
   LMT_GUARD_BEGIN
   const float fdim = (float)dim;
   lmt::parallel_for(outer * dim, std::max<int64_t>(1, kWork / inner), [&](int64_t b, int64_t e) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -18,18 +19,9 @@ const int64_t kWork = 16384;  // elements per parallel chunk, in whole rows
 extern "C" lmt_status lmt_softmax_forward(float* out, const float* x, const float* mask,
                                           int64_t rows, int64_t cols, int64_t mask_rows,
                                           int64_t mask_div, int log) {
-  LMT_NONNEG(rows);
-  LMT_NONNEG(cols);
-  LMT_ARG(log == 0 || log == 1, "%s: 'log' must be 0 or 1, got %d", __func__, log);
-  if (mask) {
-    LMT_POSITIVE(mask_rows);
-    LMT_POSITIVE(mask_div);
-  }
-  int64_t n;
-  LMT_ARG(!__builtin_mul_overflow(rows, cols, &n), "%s: rows*cols overflows int64", __func__);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
+  LMT_CHECK(lmt::check_softmax_forward(__func__, out, x, mask, rows, cols, mask_rows, mask_div,
+                                       log));
+  if (rows == 0 || cols == 0) return LMT_OK;
   LMT_GUARD_BEGIN
   lmt::parallel_for(rows, std::max<int64_t>(1, kWork / cols), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
@@ -65,15 +57,8 @@ extern "C" lmt_status lmt_softmax_forward(float* out, const float* x, const floa
 
 extern "C" lmt_status lmt_softmax_backward(float* dx, const float* dout, const float* y,
                                            int64_t rows, int64_t cols, int log) {
-  LMT_NONNEG(rows);
-  LMT_NONNEG(cols);
-  LMT_ARG(log == 0 || log == 1, "%s: 'log' must be 0 or 1, got %d", __func__, log);
-  int64_t n;
-  LMT_ARG(!__builtin_mul_overflow(rows, cols, &n), "%s: rows*cols overflows int64", __func__);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(y);
+  LMT_CHECK(lmt::check_softmax_backward(__func__, dx, dout, y, rows, cols, log));
+  if (rows == 0 || cols == 0) return LMT_OK;
   LMT_GUARD_BEGIN
   lmt::parallel_for(rows, std::max<int64_t>(1, kWork / cols), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {

@@ -81,18 +81,28 @@ __device__ __forceinline__ int owner(const int64_t* first, int count, int64_t c)
   return t;
 }
 
+// Chunk ch of a launch: tensor t, elements [begin, end) of it.
+struct Chunk {
+  int t;
+  int64_t begin, end;
+};
+template <class List>
+__device__ __forceinline__ Chunk chunk(const List& L, int64_t ch) {
+  const int t = owner(L.first, L.count, ch);
+  const int64_t begin = (ch - L.first[t]) * kChunk;
+  return Chunk{t, begin, begin + kChunk < L.n[t] ? begin + kChunk : L.n[t]};
+}
+
 __global__ void __launch_bounds__(kThreads) adamw_kernel(const AdamWList L, const Coef c) {
   const int64_t chunks = L.first[L.count];
   for (int64_t ch = blockIdx.x; ch < chunks; ch += gridDim.x) {
-    const int t = owner(L.first, L.count, ch);
-    const int64_t begin = (ch - L.first[t]) * kChunk;
-    const int64_t end = begin + kChunk < L.n[t] ? begin + kChunk : L.n[t];
-    float* __restrict__ p = L.p[t];
-    float* __restrict__ m = L.m[t];
-    float* __restrict__ v = L.v[t];
-    const float* __restrict__ g = L.g[t];
-    const float wd = L.wd[t];
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    const Chunk k = chunk(L, ch);
+    float* __restrict__ p = L.p[k.t];
+    float* __restrict__ m = L.m[k.t];
+    float* __restrict__ v = L.v[k.t];
+    const float* __restrict__ g = L.g[k.t];
+    const float wd = L.wd[k.t];
+    for (int64_t i = k.begin + threadIdx.x; i < k.end; i += blockDim.x) {
       const float gi = c.grad_scale * g[i];
       const float mi = c.beta1 * m[i] + c.a1 * gi;
       const float vi = c.beta2 * v[i] + c.a2 * gi * gi;
@@ -110,11 +120,10 @@ __global__ void __launch_bounds__(kThreads) sum_squares_kernel(const TensorList 
   const int64_t chunks = L.first[L.count];
   double s = 0.0;
   for (int64_t ch = blockIdx.x; ch < chunks; ch += gridDim.x) {
-    const int t = owner(L.first, L.count, ch);
-    const int64_t begin = (ch - L.first[t]) * kChunk;
-    const int64_t end = begin + kChunk < L.n[t] ? begin + kChunk : L.n[t];
-    const float* __restrict__ x = L.x[t];
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) s += (double)x[i] * (double)x[i];
+    const Chunk k = chunk(L, ch);
+    const float* __restrict__ x = L.x[k.t];
+    for (int64_t i = k.begin + threadIdx.x; i < k.end; i += blockDim.x)
+      s += (double)x[i] * (double)x[i];
   }
   s = lmt::cuda::block_sum(s, shd);
   if (threadIdx.x == 0) atomicAdd(acc, s);
@@ -123,11 +132,9 @@ __global__ void __launch_bounds__(kThreads) sum_squares_kernel(const TensorList 
 __global__ void __launch_bounds__(kThreads) scale_kernel(const TensorList L, float scale) {
   const int64_t chunks = L.first[L.count];
   for (int64_t ch = blockIdx.x; ch < chunks; ch += gridDim.x) {
-    const int t = owner(L.first, L.count, ch);
-    const int64_t begin = (ch - L.first[t]) * kChunk;
-    const int64_t end = begin + kChunk < L.n[t] ? begin + kChunk : L.n[t];
-    float* __restrict__ x = L.x[t];
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) x[i] *= scale;
+    const Chunk k = chunk(L, ch);
+    float* __restrict__ x = L.x[k.t];
+    for (int64_t i = k.begin + threadIdx.x; i < k.end; i += blockDim.x) x[i] *= scale;
   }
 }
 
@@ -140,25 +147,6 @@ TensorList tensor_list(const Group& g, float* const* tensors, const int64_t* siz
     L.n[k] = sizes[g.idx[k]];
   }
   return L;
-}
-
-// Validates (tensors, sizes, count); every tensor with elements needs a pointer.
-template <class P>
-lmt_status check_list(const char* fn, const char* name, P tensors, const int64_t* sizes,
-                      int count) {
-  if (count < 0)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'count' must be >= 0, got %d", fn, count);
-  if (count == 0) return LMT_OK;
-  if (tensors == nullptr || sizes == nullptr)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' and 'sizes' must not be null", fn, name);
-  for (int t = 0; t < count; ++t) {
-    if (sizes[t] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: sizes[%d] must be >= 0, got %lld", fn, t,
-                      (long long)sizes[t]);
-    if (sizes[t] > 0 && tensors[t] == nullptr)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: %s[%d] is null", fn, name, t);
-  }
-  return LMT_OK;
 }
 
 // The L2 norm of the tensors into *out (host); waits for the stream.
@@ -196,26 +184,9 @@ extern "C" lmt_status lmt_cuda_adamw_step(float* const* params, float* const* m,
                                           const uint8_t* decay, int count, float lr, float beta1,
                                           float beta2, float eps, float weight_decay,
                                           int64_t step, float grad_scale) {
-  LMT_NONNEG(count);
-  LMT_ARG(step >= 1, "%s: 'step' must be >= 1, got %lld", __func__, (long long)step);
-  LMT_ARG(std::isfinite(lr), "%s: 'lr' must be finite, got %g", __func__, (double)lr);
-  LMT_ARG(beta1 >= 0.0f && beta1 < 1.0f, "%s: 'beta1' must be in [0, 1), got %g", __func__,
-          (double)beta1);
-  LMT_ARG(beta2 >= 0.0f && beta2 < 1.0f, "%s: 'beta2' must be in [0, 1), got %g", __func__,
-          (double)beta2);
-  LMT_ARG(eps >= 0.0f && std::isfinite(eps), "%s: 'eps' must be finite and >= 0, got %g",
-          __func__, (double)eps);
-  LMT_ARG(weight_decay >= 0.0f && std::isfinite(weight_decay),
-          "%s: 'weight_decay' must be finite and >= 0, got %g", __func__, (double)weight_decay);
-  LMT_ARG(std::isfinite(grad_scale), "%s: 'grad_scale' must be finite, got %g", __func__,
-          (double)grad_scale);
+  LMT_CHECK(lmt::check_adamw_step(__func__, params, m, v, grads, sizes, decay, count, lr, beta1,
+                                  beta2, eps, weight_decay, step, grad_scale));
   if (count == 0) return LMT_OK;
-  LMT_NOT_NULL(decay);
-  lmt_status st;
-  if ((st = check_list(__func__, "params", params, sizes, count)) != LMT_OK) return st;
-  if ((st = check_list(__func__, "m", m, sizes, count)) != LMT_OK) return st;
-  if ((st = check_list(__func__, "v", v, sizes, count)) != LMT_OK) return st;
-  if ((st = check_list(__func__, "grads", grads, sizes, count)) != LMT_OK) return st;
   LMT_GUARD_BEGIN
   // Bias corrections in double: b2^step for b2 = 0.999 needs the precision at large steps.
   Coef c;
@@ -250,9 +221,7 @@ extern "C" lmt_status lmt_cuda_adamw_step(float* const* params, float* const* m,
 
 extern "C" lmt_status lmt_cuda_global_norm(double* norm, const float* const* tensors,
                                            const int64_t* sizes, int count) {
-  LMT_NOT_NULL(norm);
-  lmt_status st = check_list(__func__, "tensors", tensors, sizes, count);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_global_norm(__func__, norm, tensors, sizes, count));
   LMT_GUARD_BEGIN
   return global_norm(__func__, norm, tensors, sizes, count);
   LMT_GUARD_END
@@ -260,14 +229,10 @@ extern "C" lmt_status lmt_cuda_global_norm(double* norm, const float* const* ten
 
 extern "C" lmt_status lmt_cuda_clip_grad_norm(double* norm, float* const* tensors,
                                               const int64_t* sizes, int count, float max_norm) {
-  LMT_NOT_NULL(norm);
-  LMT_ARG(max_norm > 0.0f && std::isfinite(max_norm),
-          "%s: 'max_norm' must be finite and > 0, got %g", __func__, (double)max_norm);
-  lmt_status st = check_list(__func__, "tensors", tensors, sizes, count);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_clip_grad_norm(__func__, norm, tensors, sizes, count, max_norm));
   LMT_GUARD_BEGIN
   double total = 0.0;
-  if ((st = global_norm(__func__, &total, tensors, sizes, count)) != LMT_OK) return st;
+  LMT_CHECK(global_norm(__func__, &total, tensors, sizes, count));
   *norm = total;
   // A NaN/Inf norm means an overflowed or poisoned step: scaling would spread the damage
   // to every element, so leave the tensors for the caller (e.g. to skip the step).

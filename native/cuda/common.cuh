@@ -1,16 +1,19 @@
 // Shared by every native/cuda kernel file: the backend's stream, launch/status helpers, the
-// device error flag for id checks, and warp/block reductions.
+// device error flag for id checks, grid-stride loops, and warp/block/row reductions.
 //
-// Conventions (see lmt/lmt_cuda.h): each lmt_cuda_<name> validates its scalar arguments with
-// the same macros as the CPU kernel (core.h), launches on lmt::cuda::stream(), and returns
-// lmt::cuda::launched(__func__) so that a launch error becomes LMT_ERR_DEVICE. Element
+// Conventions (see lmt/lmt_cuda.h): each lmt_cuda_<name> validates its arguments with the
+// CPU kernel's own check (lmt::check_<name>, checks.h), launches on lmt::cuda::stream(), and
+// returns lmt::cuda::launched(__func__) so that a launch error becomes LMT_ERR_DEVICE. Element
 // indices are int64 wherever a tensor may pass 2^31 elements.
 #pragma once
 #include <cuda_runtime.h>
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
+#include "checks.h"
 #include "core.h"
 #include "lmt/lmt.h"
 #include "lmt/lmt_cuda.h"
@@ -39,6 +42,53 @@ inline unsigned blocks_for(int64_t n, int threads) {
   int64_t cap = (int64_t)sm_count() * 32;
   if (b > cap) b = cap;
   return (unsigned)(b < 1 ? 1 : b);
+}
+
+// Row kernels (one block per row, block-stride over rows): threads for a row of `cols`, about
+// 4 elements per thread, a multiple of 32 in [32, 1024]; and the grid for `rows` rows.
+inline int row_threads(int64_t cols) {
+  int64_t t = (cols + 3) / 4;
+  t = (t + 31) / 32 * 32;
+  return (int)std::min<int64_t>(1024, std::max<int64_t>(32, t));
+}
+inline unsigned row_grid(int64_t rows) {
+  return (unsigned)std::min<int64_t>(rows, (int64_t)1 << 24);
+}
+
+// Clears n floats at p on the stream.
+inline lmt_status zero(const char* fn, float* p, int64_t n) {
+  return check(cudaMemsetAsync(p, 0, (size_t)n * sizeof(float), stream()), fn, "cudaMemsetAsync");
+}
+
+// A device check of index data: launch(flag) queues a kernel that raises the device error flag
+// when it meets a bad id; the call waits for it and returns LMT_ERR_INDEX "fn: what" if the
+// flag was raised.
+template <class Launch>
+lmt_status check_on_device(const char* fn, const char* what, Launch&& launch) {
+  int* flag = error_flag();
+  if (!flag)
+    return lmt_fail(LMT_ERR_DEVICE, "%s: the device error flag could not be allocated", fn);
+  launch(flag);
+  return take_error_flag(fn, what);
+}
+// The same for ids (n), with the CPU's message: when the flag was raised, the ids are copied to
+// the host and host_scan(fn, host_ids) (the CPU kernel's scan, checks.h) names the first bad
+// one; "fn: what" if that copy fails.
+template <class Launch, class Scan>
+lmt_status check_ids_on_device(const char* fn, const char* what, const int32_t* ids, int64_t n,
+                               Launch&& launch, Scan&& host_scan) {
+  lmt_status s = check_on_device(fn, what, launch);
+  if (s != LMT_ERR_INDEX) return s;
+  // Error path only.
+  std::vector<int32_t> h((size_t)n);
+  if (lmt_cuda_memcpy_d2h(h.data(), ids, (size_t)n * sizeof(int32_t)) == LMT_OK)
+    if ((s = host_scan(fn, h.data())) != LMT_OK) return s;
+  return lmt_fail(LMT_ERR_INDEX, "%s: %s", fn, what);
+}
+
+// NaN-propagating max of two floats (the CPU's max_value semantics).
+__device__ __forceinline__ float nan_max(float a, float b) {
+  return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b);
 }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -89,3 +139,17 @@ __device__ __forceinline__ float block_max(float v, float* sh) {
 
 // Kernel-entry guard: no C++ exception crosses the C ABI (host code only throws bad_alloc).
 #define LMT_CUDA_LAUNCHED() return lmt::cuda::launched(__func__)
+
+// Grid-stride loop over [0, n) with int64 indices.
+#define LMT_GRID_LOOP(i, n)                                                   \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+       i += (int64_t)gridDim.x * blockDim.x)
+
+// Launch configuration of a grid-stride kernel over n items on the backend's stream:
+// kernel<<<LMT_GRID(n, threads)>>>(...).
+#define LMT_GRID(n, threads) \
+  lmt::cuda::blocks_for((n), (threads)), (threads), 0, lmt::cuda::stream()
+// Launch configuration of a row kernel (one block per row) over rows of `cols` elements:
+// kernel<<<LMT_ROWS(rows, cols)>>>(...).
+#define LMT_ROWS(rows, cols) \
+  lmt::cuda::row_grid(rows), lmt::cuda::row_threads(cols), 0, lmt::cuda::stream()

@@ -10,10 +10,8 @@
 // waits for it and returns LMT_ERR_INDEX with nothing written, as on the CPU (the target is
 // copied to the host only on that error path, to name it exactly). Backward recomputes the
 // row's sum when |lse| > 64, for the same precision reason as the CPU kernel.
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <vector>
 
 #include "common.cuh"
 
@@ -22,52 +20,33 @@ namespace {
 constexpr float LSE_EXACT_LIMIT = 64.0f;
 constexpr int kThreads = 256;
 
-int row_threads(int64_t cols) {
-  int64_t t = (cols + 3) / 4;
-  t = (t + 31) / 32 * 32;
-  return (int)std::min<int64_t>(1024, std::max<int64_t>(32, t));
-}
-unsigned row_grid(int64_t rows) { return (unsigned)std::min<int64_t>(rows, (int64_t)1 << 24); }
-
-__device__ __forceinline__ float nan_max(float a, float b) {
-  return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b);
-}
 __device__ __forceinline__ bool valid_target(int32_t t, int64_t V) { return t >= 0 && (int64_t)t < V; }
 
 __global__ void check_targets_kernel(const int32_t* __restrict__ targets, int64_t N, int64_t V,
                                      int32_t ignore_index, int* flag) {
   int bad = 0;
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < N;
-       i += (int64_t)gridDim.x * blockDim.x) {
+  LMT_GRID_LOOP(i, N) {
     const int32_t t = targets[i];
     bad |= (t != ignore_index && !valid_target(t, V));
   }
   if (bad) atomicOr(flag, 1);
 }
 
-lmt_status check_targets(const char* fn, const int32_t* targets, int64_t N, int64_t V,
-                         int32_t ignore_index) {
-  int* flag = lmt::cuda::error_flag();
-  if (!flag) return lmt_fail(LMT_ERR_DEVICE, "%s: the device error flag could not be allocated", fn);
-  check_targets_kernel<<<lmt::cuda::blocks_for(N, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      targets, N, V, ignore_index, flag);
-  if (lmt_status s = lmt::cuda::launched(fn)) return s;
+// lmt::check_targets on the device (the TargetsCheck of the shared checks): same statuses and
+// messages.
+lmt_status device_check_targets(const char* fn, const int32_t* targets, int64_t N, int64_t V,
+                                int32_t ignore_index) {
   char msg[160];
   std::snprintf(msg, sizeof msg, "a target is outside [0, %lld) and is not ignore_index (%d)",
                 (long long)V, (int)ignore_index);
-  lmt_status s = lmt::cuda::take_error_flag(fn, msg);
-  if (s != LMT_ERR_INDEX) return s;
-  // Error path only: the CPU kernel's exact message.
-  std::vector<int32_t> h((size_t)N);
-  if (lmt_cuda_memcpy_d2h(h.data(), targets, (size_t)N * sizeof(int32_t)) != LMT_OK)
-    return lmt_fail(LMT_ERR_INDEX, "%s: %s", fn, msg);
-  for (int64_t i = 0; i < N; ++i) {
-    const int32_t t = h[i];
-    if (t != ignore_index && (t < 0 || t >= V))
-      return lmt_fail(LMT_ERR_INDEX, "%s: targets[%lld] = %d is outside [0, %lld) and is not ignore_index (%d)",
-                      fn, (long long)i, (int)t, (long long)V, (int)ignore_index);
-  }
-  return lmt_fail(LMT_ERR_INDEX, "%s: %s", fn, msg);
+  return lmt::cuda::check_ids_on_device(
+      fn, msg, targets, N,
+      [&](int* flag) {
+        check_targets_kernel<<<LMT_GRID(N, kThreads)>>>(targets, N, V, ignore_index, flag);
+      },
+      [&](const char* f, const int32_t* host_targets) {
+        return lmt::check_targets(f, host_targets, N, V, ignore_index);
+      });
 }
 
 __global__ void __launch_bounds__(1024)
@@ -80,7 +59,7 @@ __global__ void __launch_bounds__(1024)
   for (int64_t i = blockIdx.x; i < N; i += gridDim.x) {
     const float* x = logits + i * V;
     float m = -INFINITY;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x) m = nan_max(m, x[v]);
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x) m = lmt::cuda::nan_max(m, x[v]);
     m = lmt::cuda::block_max(m, shf);
     double z = 0.0, sx = 0.0;
     for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
@@ -135,7 +114,7 @@ __global__ void __launch_bounds__(1024)
       // The saved float lse is off by up to half an ulp (5e-4 at 1e4), and exp(x - lse)
       // inherits that as a relative error: recompute the row relative to its max instead.
       float m = -INFINITY;
-      for (int64_t v = threadIdx.x; v < V; v += blockDim.x) m = nan_max(m, x[v]);
+      for (int64_t v = threadIdx.x; v < V; v += blockDim.x) m = lmt::cuda::nan_max(m, x[v]);
       m = lmt::cuda::block_max(m, shf);
       double z = 0.0;
       for (int64_t v = threadIdx.x; v < V; v += blockDim.x) z += (double)expf(x[v] - m);
@@ -156,20 +135,12 @@ extern "C" lmt_status lmt_cuda_cross_entropy_forward(float* losses, float* lse,
                                                      const int32_t* targets, int64_t N,
                                                      int64_t V, int32_t ignore_index,
                                                      float label_smoothing) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(V);
-  LMT_ARG(label_smoothing >= 0.0f && label_smoothing <= 1.0f,
-          "%s: 'label_smoothing' must be in [0, 1], got %g", __func__, (double)label_smoothing);
-  if (N == 0) return LMT_OK;
-  LMT_POSITIVE(V);
-  LMT_NOT_NULL(losses);
-  LMT_NOT_NULL(lse);
-  LMT_NOT_NULL(logits);
-  LMT_NOT_NULL(targets);
   LMT_GUARD_BEGIN
-  if (lmt_status s = check_targets(__func__, targets, N, V, ignore_index)) return s;
-  ce_fwd_kernel<<<row_grid(N), row_threads(V), 0, lmt::cuda::stream()>>>(
-      losses, lse, logits, targets, N, V, ignore_index, label_smoothing);
+  LMT_CHECK(lmt::check_cross_entropy_forward(__func__, device_check_targets, losses, lse, logits,
+                                             targets, N, V, ignore_index, label_smoothing));
+  if (N == 0) return LMT_OK;
+  ce_fwd_kernel<<<LMT_ROWS(N, V)>>>(losses, lse, logits, targets, N, V, ignore_index,
+                                    label_smoothing);
   return lmt::cuda::launched(__func__);
   LMT_GUARD_END
 }
@@ -179,20 +150,13 @@ extern "C" lmt_status lmt_cuda_cross_entropy_backward(float* dlogits, const floa
                                                       const int32_t* targets, int64_t N,
                                                       int64_t V, int32_t ignore_index,
                                                       float label_smoothing) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(V);
-  LMT_ARG(label_smoothing >= 0.0f && label_smoothing <= 1.0f,
-          "%s: 'label_smoothing' must be in [0, 1], got %g", __func__, (double)label_smoothing);
-  if (N == 0 || V == 0) return LMT_OK;
-  LMT_NOT_NULL(dlogits);
-  LMT_NOT_NULL(dlosses);
-  LMT_NOT_NULL(logits);
-  LMT_NOT_NULL(lse);
-  LMT_NOT_NULL(targets);
   LMT_GUARD_BEGIN
-  if (lmt_status s = check_targets(__func__, targets, N, V, ignore_index)) return s;
-  ce_bwd_kernel<<<row_grid(N), row_threads(V), 0, lmt::cuda::stream()>>>(
-      dlogits, dlosses, logits, lse, targets, N, V, ignore_index, label_smoothing);
+  LMT_CHECK(lmt::check_cross_entropy_backward(__func__, device_check_targets, dlogits, dlosses,
+                                              logits, lse, targets, N, V, ignore_index,
+                                              label_smoothing));
+  if (N == 0 || V == 0) return LMT_OK;
+  ce_bwd_kernel<<<LMT_ROWS(N, V)>>>(dlogits, dlosses, logits, lse, targets, N, V, ignore_index,
+                                    label_smoothing);
   return lmt::cuda::launched(__func__);
   LMT_GUARD_END
 }

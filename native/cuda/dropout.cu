@@ -10,24 +10,17 @@ const int kThreads = 256;
 
 __global__ void dropout_kernel(float* out, const float* x, int64_t n, float p, float scale,
                                uint64_t seed, uint64_t offset) {
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x)
+  LMT_GRID_LOOP(i, n)
     out[i] = lmt::uniform_at(seed, offset + (uint64_t)i) >= p ? __fmul_rn(x[i], scale) : 0.0f;
 }
 
-// The CPU's dropout_apply with the loop replaced by the launch: same checks and messages.
+// The CPU's dropout_apply with the loop replaced by the launch.
 lmt_status dropout_apply(const char* fn, float* out, const float* x, int64_t n, float p,
                          uint64_t seed, uint64_t offset) {
-  if (n < 0)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'n' must be >= 0, got %lld", fn, (long long)n);
-  if (!(p >= 0.0f && p < 1.0f))  // also rejects NaN
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'p' must be in [0, 1), got %g", fn, (double)p);
+  LMT_CHECK(lmt::check_dropout(fn, out, x, n, p));
   if (n == 0) return LMT_OK;
-  if (out == nullptr || x == nullptr)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' is null", fn, out ? "input" : "output");
   const float scale = 1.0f / (1.0f - p);
-  dropout_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      out, x, n, p, scale, seed, offset);
+  dropout_kernel<<<LMT_GRID(n, kThreads)>>>(out, x, n, p, scale, seed, offset);
   return lmt::cuda::launched(fn);
 }
 

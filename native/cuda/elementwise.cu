@@ -14,11 +14,6 @@ namespace {
 
 const int kThreads = 256;
 
-// Grid-stride loop over [0, n) with int64 indices (local: common.cuh has none).
-#define LMT_GRID_LOOP(i, n)                                                   \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
-       i += (int64_t)gridDim.x * blockDim.x)
-
 // ---- unary --------------------------------------------------------------------------------
 
 template <int OP>
@@ -85,12 +80,6 @@ __global__ void unary_bwd_kernel(float* dx, const float* dout, const float* x, c
   }
 }
 
-// Ops whose derivative can be formed from y alone; the others need x.
-bool y_suffices(int op) {
-  return op == LMT_UN_NEG || op == LMT_UN_EXP || op == LMT_UN_TANH || op == LMT_UN_SQRT ||
-         op == LMT_UN_RSQRT || op == LMT_UN_SIGMOID || op == LMT_UN_RECIPROCAL;
-}
-
 template <int OP>
 void launch_unary(float* out, const float* x, int64_t n, float alpha, float beta) {
   const unsigned blocks = lmt::cuda::blocks_for(n, kThreads);
@@ -104,7 +93,7 @@ template <int OP>
 void launch_unary_bwd(float* dx, const float* dout, const float* x, const float* y, int64_t n) {
   const unsigned blocks = lmt::cuda::blocks_for(n, kThreads);
   // y is preferred when given (no transcendental call); x is used otherwise.
-  if (y != nullptr && y_suffices(OP))
+  if (y != nullptr && lmt::unary_grad_from_y(OP))
     unary_bwd_kernel<OP, true><<<blocks, kThreads, 0, lmt::cuda::stream()>>>(dx, dout, x, y, n);
   else
     unary_bwd_kernel<OP, false><<<blocks, kThreads, 0, lmt::cuda::stream()>>>(dx, dout, x, y, n);
@@ -162,24 +151,6 @@ MView collapse(int ndim, const int64_t* shape, const int64_t* const* strides, in
     for (int k = 0; k < 3; ++k) v.st[k][0] = 0;
   }
   return v;
-}
-
-// The CPU's check_shape, verbatim.
-lmt_status check_shape(const char* fn, int ndim, const int64_t* shape, int64_t* count) {
-  if (ndim < 0 || ndim > 8)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'ndim' must be in [0, 8], got %d", fn, ndim);
-  if (ndim > 0 && shape == nullptr)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: argument 'shape' is null", fn);
-  int64_t n = 1;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape[%d] must be >= 0, got %lld", fn, d,
-                      (long long)shape[d]);
-    if (__builtin_mul_overflow(n, shape[d], &n))
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape has more than 2^63 elements", fn);
-  }
-  *count = n;
-  return LMT_OK;
 }
 
 // Offsets of flat index i in the first NOPS operands. I is the type of the div/mod chain:
@@ -254,11 +225,8 @@ __global__ void where_kernel(float* out, const float* cond,
 
 extern "C" lmt_status lmt_cuda_unary(float* out, const float* x, int64_t n, int op, float alpha,
                                      float beta) {
-  LMT_NONNEG(n);
-  LMT_ARG(op >= 0 && op < LMT_UN_COUNT, "%s: 'op' must be an lmt_unary_op, got %d", __func__, op);
+  LMT_CHECK(lmt::check_unary(__func__, out, x, n, op));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   LMT_UNARY_CASES(launch_unary, out, x, n, alpha, beta)
   LMT_CUDA_LAUNCHED();
@@ -267,18 +235,8 @@ extern "C" lmt_status lmt_cuda_unary(float* out, const float* x, int64_t n, int 
 
 extern "C" lmt_status lmt_cuda_unary_backward(float* dx, const float* dout, const float* x,
                                               const float* y, int64_t n, int op) {
-  LMT_NONNEG(n);
-  LMT_ARG(op >= 0 && op < LMT_UN_COUNT, "%s: 'op' must be an lmt_unary_op, got %d", __func__, op);
+  LMT_CHECK(lmt::check_unary_backward(__func__, dx, dout, x, y, n, op));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  if (op != LMT_UN_NEG) {
-    if (y_suffices(op))
-      LMT_ARG(x != nullptr || y != nullptr, "%s: op %d needs 'x' or 'y', both are null",
-              __func__, op);
-    else
-      LMT_ARG(x != nullptr, "%s: op %d needs 'x', which is null", __func__, op);
-  }
   LMT_GUARD_BEGIN
   LMT_UNARY_CASES(launch_unary_bwd, dx, dout, x, y, n)
   LMT_CUDA_LAUNCHED();
@@ -288,19 +246,9 @@ extern "C" lmt_status lmt_cuda_unary_backward(float* dx, const float* dout, cons
 extern "C" lmt_status lmt_cuda_binary(float* out, const float* a, const float* b, int ndim,
                                       const int64_t* shape, const int64_t* a_strides,
                                       const int64_t* b_strides, int op) {
-  LMT_ARG(op >= 0 && op < LMT_BIN_COUNT, "%s: 'op' must be an lmt_binary_op, got %d", __func__,
-          op);
   int64_t n = 0;
-  lmt_status st = check_shape(__func__, ndim, shape, &n);
-  if (st != LMT_OK) return st;
-  if (ndim > 0) {
-    LMT_NOT_NULL(a_strides);
-    LMT_NOT_NULL(b_strides);
-  }
+  LMT_CHECK(lmt::check_binary(__func__, out, a, b, ndim, shape, a_strides, b_strides, op, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(a);
-  LMT_NOT_NULL(b);
   LMT_GUARD_BEGIN
   const int64_t* strides[3] = {a_strides, b_strides, nullptr};
   const MView v = collapse(ndim, shape, strides, 2);
@@ -322,18 +270,9 @@ extern "C" lmt_status lmt_cuda_where(float* out, const float* cond, const float*
                                      const int64_t* cond_strides, const int64_t* a_strides,
                                      const int64_t* b_strides) {
   int64_t n = 0;
-  lmt_status st = check_shape(__func__, ndim, shape, &n);
-  if (st != LMT_OK) return st;
-  if (ndim > 0) {
-    LMT_NOT_NULL(cond_strides);
-    LMT_NOT_NULL(a_strides);
-    LMT_NOT_NULL(b_strides);
-  }
+  LMT_CHECK(lmt::check_where(__func__, out, cond, a, b, ndim, shape, cond_strides, a_strides,
+                             b_strides, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(cond);
-  LMT_NOT_NULL(a);
-  LMT_NOT_NULL(b);
   LMT_GUARD_BEGIN
   const int64_t* strides[3] = {cond_strides, a_strides, b_strides};
   const MView v = collapse(ndim, shape, strides, 3);

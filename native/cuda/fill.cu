@@ -48,38 +48,6 @@ View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
   return v;
 }
 
-// The CPU's check_view, verbatim: same statuses and messages.
-lmt_status check_view(const char* fn, int64_t numel_buf, int ndim, const int64_t* shape,
-                      const int64_t* strides, int64_t offset, int64_t* count) {
-  if (ndim < 0 || ndim > 8)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'ndim' must be in [0, 8], got %d", fn, ndim);
-  if (ndim > 0 && (shape == nullptr || strides == nullptr))
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'shape' and 'strides' must not be null", fn);
-  int64_t n = 1;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape[%d] must be >= 0, got %lld", fn, d,
-                      (long long)shape[d]);
-    if (__builtin_mul_overflow(n, shape[d], &n))
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: shape has more than 2^63 elements", fn);
-  }
-  *count = n;
-  if (n == 0) return LMT_OK;
-  // Lowest and highest offset any index can reach, in 128 bits so that absurd strides
-  // are reported instead of wrapping around.
-  __int128 lo = offset, hi = offset;
-  for (int d = 0; d < ndim; ++d) {
-    __int128 span = (__int128)(shape[d] - 1) * strides[d];
-    if (span < 0) lo += span; else hi += span;
-  }
-  if (lo < 0 || hi >= numel_buf)
-    return lmt_fail(LMT_ERR_SHAPE,
-                    "%s: offset %lld with these shape/strides reaches elements [%lld, %lld], "
-                    "outside [0, %lld)",
-                    fn, (long long)offset, (long long)lo, (long long)hi, (long long)numel_buf);
-  return LMT_OK;
-}
-
 // The CPU's injective test: distinct indices map to distinct offsets, so plain stores are
 // race-free and atomics are only needed when windows overlap.
 bool injective(const View& v) {
@@ -115,11 +83,6 @@ __device__ __forceinline__ int64_t strided_offset(const View& v, I i) {
   }
   return off;
 }
-
-// Grid-stride loop over [0, n) with int64 indices (local: common.cuh has none).
-#define LMT_GRID_LOOP(i, n)                                                   \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
-       i += (int64_t)gridDim.x * blockDim.x)
 
 template <class T>
 __global__ void fill_kernel(T* out, T value, int64_t n) {
@@ -180,76 +143,61 @@ __global__ void fill_normal_kernel(float* out, int64_t n, double mean, double st
 // True when the div/mod chain for n elements can run in 32 bits.
 inline bool fits32(int64_t n) { return n <= (int64_t)UINT32_MAX; }
 
+// The fill and cast entry points: the CPU kernel's check, then one grid-stride launch.
+template <class T>
+lmt_status launch_fill(const char* fn, T* out, T value, int64_t n) {
+  LMT_CHECK(lmt::check_fill(fn, out, n));
+  if (n == 0) return LMT_OK;
+  fill_kernel<T><<<LMT_GRID(n, kThreads)>>>(out, value, n);
+  return lmt::cuda::launched(fn);
+}
+template <class O, class I>
+lmt_status launch_cast(const char* fn, void (*kernel)(O*, const I*, int64_t), O* out,
+                       const I* x, int64_t n) {
+  LMT_CHECK(lmt::check_map(fn, out, x, n));
+  if (n == 0) return LMT_OK;
+  kernel<<<LMT_GRID(n, kThreads)>>>(out, x, n);
+  return lmt::cuda::launched(fn);
+}
+
 }  // namespace
 
 extern "C" lmt_status lmt_cuda_fill(float* out, float value, int64_t n) {
-  LMT_NONNEG(n);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
-  fill_kernel<float><<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      out, value, n);
-  LMT_CUDA_LAUNCHED();
+  return launch_fill(__func__, out, value, n);
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_fill_i32(int32_t* out, int32_t value, int64_t n) {
-  LMT_NONNEG(n);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
-  fill_kernel<int32_t><<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0,
-                         lmt::cuda::stream()>>>(out, value, n);
-  LMT_CUDA_LAUNCHED();
+  return launch_fill(__func__, out, value, n);
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_cast_i32_f32(float* out, const int32_t* x, int64_t n) {
-  LMT_NONNEG(n);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
-  cast_i32_f32_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      out, x, n);
-  LMT_CUDA_LAUNCHED();
+  return launch_cast(__func__, cast_i32_f32_kernel, out, x, n);
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_cast_f32_bf16(uint16_t* out, const float* x, int64_t n) {
-  LMT_NONNEG(n);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
-  cast_f32_bf16_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0,
-                         lmt::cuda::stream()>>>(out, x, n);
-  LMT_CUDA_LAUNCHED();
+  return launch_cast(__func__, cast_f32_bf16_kernel, out, x, n);
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_cast_bf16_f32(float* out, const uint16_t* x, int64_t n) {
-  LMT_NONNEG(n);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
-  cast_bf16_f32_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0,
-                         lmt::cuda::stream()>>>(out, x, n);
-  LMT_CUDA_LAUNCHED();
+  return launch_cast(__func__, cast_bf16_f32_kernel, out, x, n);
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_copy_strided(float* out, const float* x, int64_t x_numel,
                                             int ndim, const int64_t* shape,
                                             const int64_t* strides, int64_t offset) {
-  LMT_NONNEG(x_numel);
   int64_t n = 0;
-  lmt_status st = check_view(__func__, x_numel, ndim, shape, strides, offset, &n);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_copy_strided(__func__, out, x, x_numel, ndim, shape, strides, offset, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   const View v = collapse(ndim, shape, strides);
   const float* base = x + offset;
@@ -265,13 +213,10 @@ extern "C" lmt_status lmt_cuda_copy_strided(float* out, const float* x, int64_t 
 extern "C" lmt_status lmt_cuda_scatter_add_strided(float* out, int64_t out_numel, const float* x,
                                                    int ndim, const int64_t* shape,
                                                    const int64_t* strides, int64_t offset) {
-  LMT_NONNEG(out_numel);
   int64_t n = 0;
-  lmt_status st = check_view(__func__, out_numel, ndim, shape, strides, offset, &n);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_scatter_add_strided(__func__, out, out_numel, x, ndim, shape, strides,
+                                           offset, &n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   const View v = collapse(ndim, shape, strides);
   float* base = out + offset;
@@ -295,32 +240,23 @@ extern "C" lmt_status lmt_cuda_scatter_add_strided(float* out, int64_t out_numel
 
 extern "C" lmt_status lmt_cuda_fill_uniform(float* out, int64_t n, float lo, float hi,
                                             uint64_t seed, uint64_t offset) {
-  LMT_NONNEG(n);
-  LMT_ARG(std::isfinite(lo) && std::isfinite(hi) && lo <= hi,
-          "%s: need finite lo <= hi, got lo=%g hi=%g", __func__, (double)lo, (double)hi);
+  LMT_CHECK(lmt::check_fill_uniform(__func__, out, n, lo, hi));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
   const float width = hi - lo;
   // Rounding can carry lo + width*u up to hi itself; such draws become the float below hi.
   const float below_hi = std::nextafter(hi, lo);
-  fill_uniform_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      out, n, lo, hi, width, below_hi, seed, offset);
+  fill_uniform_kernel<<<LMT_GRID(n, kThreads)>>>(out, n, lo, hi, width, below_hi, seed, offset);
   LMT_CUDA_LAUNCHED();
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_fill_normal(float* out, int64_t n, float mean, float std,
                                            uint64_t seed, uint64_t offset) {
-  LMT_NONNEG(n);
-  LMT_ARG(std::isfinite(mean) && std::isfinite(std) && std >= 0,
-          "%s: need finite mean and std >= 0, got mean=%g std=%g", __func__, (double)mean,
-          (double)std);
+  LMT_CHECK(lmt::check_fill_normal(__func__, out, n, mean, std));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
   LMT_GUARD_BEGIN
-  fill_normal_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      out, n, (double)mean, (double)std, seed, offset);
+  fill_normal_kernel<<<LMT_GRID(n, kThreads)>>>(out, n, (double)mean, (double)std, seed, offset);
   LMT_CUDA_LAUNCHED();
   LMT_GUARD_END
 }

@@ -14,11 +14,6 @@ constexpr float kC = 0.044715f;
 constexpr float kM2K = -2.0f * kK;  // folded in float, as the CPU's -2.0f * kK * (...)
 constexpr float k3C = 3.0f * kC;    // likewise 3.0f * kC * v * v
 
-// Grid-stride loop over [0, n) with int64 indices (local: common.cuh has none).
-#define LMT_GRID_LOOP(i, n)                                                   \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
-       i += (int64_t)gridDim.x * blockDim.x)
-
 // exp(-2u) for input v.
 __device__ __forceinline__ float exp_m2u(float v) {
   const float cube = __fmul_rn(__fmul_rn(__fmul_rn(kC, v), v), v);
@@ -47,27 +42,20 @@ __global__ void gelu_bwd_kernel(float* dx, const float* dout, const float* x, in
 }  // namespace
 
 extern "C" lmt_status lmt_cuda_gelu_forward(float* out, const float* x, int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_map(__func__, out, x, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
-  gelu_fwd_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      out, x, n);
+  gelu_fwd_kernel<<<LMT_GRID(n, kThreads)>>>(out, x, n);
   LMT_CUDA_LAUNCHED();
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_gelu_backward(float* dx, const float* dout, const float* x,
                                              int64_t n) {
-  LMT_NONNEG(n);
+  LMT_CHECK(lmt::check_gelu_backward(__func__, dx, dout, x, n));
   if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
-  gelu_bwd_kernel<<<lmt::cuda::blocks_for(n, kThreads), kThreads, 0, lmt::cuda::stream()>>>(
-      dx, dout, x, n);
+  gelu_bwd_kernel<<<LMT_GRID(n, kThreads)>>>(dx, dout, x, n);
   LMT_CUDA_LAUNCHED();
   LMT_GUARD_END
 }

@@ -13,13 +13,6 @@
 
 namespace {
 
-int row_threads(int64_t cols) {
-  int64_t t = (cols + 3) / 4;
-  t = (t + 31) / 32 * 32;
-  return (int)std::min<int64_t>(1024, std::max<int64_t>(32, t));
-}
-unsigned row_grid(int64_t rows) { return (unsigned)std::min<int64_t>(rows, (int64_t)1 << 24); }
-
 constexpr int kColThreads = 256;
 
 // Rows per partial-sum chunk of the parameter gradients: at most ~1024 chunks (grid.y).
@@ -118,8 +111,7 @@ __global__ void __launch_bounds__(kColThreads)
 // out[j] = sum over chunks of part[chunk][j], in chunk order.
 __global__ void sum_chunks_kernel(float* __restrict__ out, const double* __restrict__ part,
                                   int64_t chunks, int64_t C) {
-  for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < C;
-       j += (int64_t)gridDim.x * blockDim.x) {
+  LMT_GRID_LOOP(j, C) {
     double s = 0.0;
     for (int64_t k = 0; k < chunks; ++k) s += part[k * C + j];
     out[j] = (float)s;
@@ -144,16 +136,11 @@ lmt_status norm_backward(const char* fn, float* dx, float* dweight, float* dbias
   if (dbias) sum_chunks_kernel<<<rblocks, 256, 0, st>>>(dbias, part_b, chunks, C);
   // dx last: the CPU kernel tolerates dx aliasing dout or x, so read them for the parameter
   // gradients before dx is written.
-  norm_bwd_dx_kernel<<<row_grid(N), row_threads(C), 0, st>>>(dx, dout, x, weight, mean, rstd, N, C);
+  norm_bwd_dx_kernel<<<LMT_ROWS(N, C)>>>(dx, dout, x, weight, mean, rstd, N, C);
   lmt_status s = lmt::cuda::launched(fn);
   // Stream-ordered cache: the block is handed out only to work queued after these kernels.
   lmt_cuda_free(part, part_bytes * (dbias ? 2 : 1));
   return s;
-}
-
-lmt_status zero(const char* fn, float* p, int64_t n) {
-  return lmt::cuda::check(cudaMemsetAsync(p, 0, (size_t)n * sizeof(float), lmt::cuda::stream()), fn,
-                          "cudaMemsetAsync");
 }
 
 }  // namespace
@@ -162,19 +149,10 @@ extern "C" lmt_status lmt_cuda_layernorm_forward(float* out, float* mean, float*
                                                  const float* x, const float* weight,
                                                  const float* bias, int64_t N, int64_t C,
                                                  float eps) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
-  LMT_ARG(eps >= 0.0f, "%s: 'eps' must be >= 0, got %g", __func__, (double)eps);
+  LMT_CHECK(lmt::check_layernorm_forward(__func__, out, mean, rstd, x, weight, N, C, eps));
   if (N == 0) return LMT_OK;
-  LMT_POSITIVE(C);
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(mean);
-  LMT_NOT_NULL(rstd);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
   LMT_GUARD_BEGIN
-  norm_fwd_kernel<<<row_grid(N), row_threads(C), 0, lmt::cuda::stream()>>>(out, mean, rstd, x, weight,
-                                                                            bias, N, C, eps);
+  norm_fwd_kernel<<<LMT_ROWS(N, C)>>>(out, mean, rstd, x, weight, bias, N, C, eps);
   return lmt::cuda::launched(__func__);
   LMT_GUARD_END
 }
@@ -183,21 +161,14 @@ extern "C" lmt_status lmt_cuda_layernorm_backward(float* dx, float* dweight, flo
                                                   const float* dout, const float* x,
                                                   const float* weight, const float* mean,
                                                   const float* rstd, int64_t N, int64_t C) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
+  LMT_CHECK(
+      lmt::check_layernorm_backward(__func__, dx, dweight, dout, x, weight, mean, rstd, N, C));
   if (C == 0) return LMT_OK;
-  LMT_NOT_NULL(dweight);
   if (N == 0) {  // no rows: the parameter gradients are zero
-    if (lmt_status s = zero(__func__, dweight, C)) return s;
-    if (dbias) return zero(__func__, dbias, C);
+    LMT_CHECK(lmt::cuda::zero(__func__, dweight, C));
+    if (dbias) return lmt::cuda::zero(__func__, dbias, C);
     return LMT_OK;
   }
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
-  LMT_NOT_NULL(mean);
-  LMT_NOT_NULL(rstd);
   LMT_GUARD_BEGIN
   return norm_backward(__func__, dx, dweight, dbias, dout, x, weight, mean, rstd, N, C);
   LMT_GUARD_END
@@ -206,18 +177,10 @@ extern "C" lmt_status lmt_cuda_layernorm_backward(float* dx, float* dweight, flo
 extern "C" lmt_status lmt_cuda_rmsnorm_forward(float* out, float* rstd, const float* x,
                                                const float* weight, int64_t N, int64_t C,
                                                float eps) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
-  LMT_ARG(eps >= 0.0f, "%s: 'eps' must be >= 0, got %g", __func__, (double)eps);
+  LMT_CHECK(lmt::check_rmsnorm_forward(__func__, out, rstd, x, weight, N, C, eps));
   if (N == 0) return LMT_OK;
-  LMT_POSITIVE(C);
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(rstd);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
   LMT_GUARD_BEGIN
-  norm_fwd_kernel<<<row_grid(N), row_threads(C), 0, lmt::cuda::stream()>>>(out, nullptr, rstd, x, weight,
-                                                                            nullptr, N, C, eps);
+  norm_fwd_kernel<<<LMT_ROWS(N, C)>>>(out, nullptr, rstd, x, weight, nullptr, N, C, eps);
   return lmt::cuda::launched(__func__);
   LMT_GUARD_END
 }
@@ -225,16 +188,9 @@ extern "C" lmt_status lmt_cuda_rmsnorm_forward(float* out, float* rstd, const fl
 extern "C" lmt_status lmt_cuda_rmsnorm_backward(float* dx, float* dweight, const float* dout,
                                                 const float* x, const float* weight,
                                                 const float* rstd, int64_t N, int64_t C) {
-  LMT_NONNEG(N);
-  LMT_NONNEG(C);
+  LMT_CHECK(lmt::check_rmsnorm_backward(__func__, dx, dweight, dout, x, weight, rstd, N, C));
   if (C == 0) return LMT_OK;
-  LMT_NOT_NULL(dweight);
-  if (N == 0) return zero(__func__, dweight, C);
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(x);
-  LMT_NOT_NULL(weight);
-  LMT_NOT_NULL(rstd);
+  if (N == 0) return lmt::cuda::zero(__func__, dweight, C);
   LMT_GUARD_BEGIN
   return norm_backward(__func__, dx, dweight, nullptr, dout, x, weight, nullptr, rstd, N, C);
   LMT_GUARD_END

@@ -15,11 +15,6 @@ namespace {
 
 const int kThreads = 256;
 
-// Grid-stride loop over [0, n) with int64 indices (local: common.cuh has none).
-#define LMT_GRID_LOOP(i, n)                                                   \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
-       i += (int64_t)gridDim.x * blockDim.x)
-
 // True when v should replace the running maximum m (strictly greater, or the first NaN).
 __device__ __forceinline__ bool beats(float v, float m) { return v > m || (v != v && m == m); }
 
@@ -37,10 +32,8 @@ __device__ __forceinline__ bool ranks_above(float m2, int i2, float m1, int i1) 
   return i2 < i1;
 }
 
-// Best (value, index) over the block; every thread gets the result. blockDim.x is a multiple
-// of 32; sm_m and sm_i hold 32 entries. Safe to call repeatedly.
-__device__ __forceinline__ void block_argmax(float& m, int& idx, float* sm_m, int* sm_i) {
-  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+// Best (value, index) over the warp; every lane gets the result.
+__device__ __forceinline__ void warp_argmax(float& m, int& idx) {
   for (int o = 16; o > 0; o >>= 1) {
     const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
     const int i2 = __shfl_xor_sync(0xffffffffu, idx, o);
@@ -49,6 +42,13 @@ __device__ __forceinline__ void block_argmax(float& m, int& idx, float* sm_m, in
       idx = i2;
     }
   }
+}
+
+// Best (value, index) over the block; every thread gets the result. blockDim.x is a multiple
+// of 32; sm_m and sm_i hold 32 entries. Safe to call repeatedly.
+__device__ __forceinline__ void block_argmax(float& m, int& idx, float* sm_m, int* sm_i) {
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  warp_argmax(m, idx);
   __syncthreads();  // earlier readers of sm_m/sm_i are done
   if (lane == 0) {
     sm_m[wid] = m;
@@ -57,14 +57,7 @@ __device__ __forceinline__ void block_argmax(float& m, int& idx, float* sm_m, in
   __syncthreads();
   m = lane < nw ? sm_m[lane] : 0.0f;
   idx = lane < nw ? sm_i[lane] : -1;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
-    const int i2 = __shfl_xor_sync(0xffffffffu, idx, o);
-    if (ranks_above(m2, i2, m, idx)) {
-      m = m2;
-      idx = i2;
-    }
-  }
+  warp_argmax(m, idx);
 }
 
 // inner == 1: block-stride over rows; each block reduces whole rows of length dim.
@@ -166,33 +159,12 @@ __global__ void reduce_backward_kernel(float* dx, const float* dout, const int32
   }
 }
 
-// The CPU's check_dims, verbatim.
-lmt_status check_dims(const char* fn, int64_t outer, int64_t dim, int64_t inner, int op) {
-  if (outer < 0 || inner < 0)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'outer' and 'inner' must be >= 0, got %lld, %lld",
-                    fn, (long long)outer, (long long)inner);
-  if (dim < 1)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'dim' must be >= 1, got %lld", fn, (long long)dim);
-  if (op < 0 || op >= LMT_RED_COUNT)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'op' must be an lmt_reduce_op, got %d", fn, op);
-  int64_t n;
-  if (__builtin_mul_overflow(outer, dim, &n) || __builtin_mul_overflow(n, inner, &n))
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: outer*dim*inner overflows int64", fn);
-  if (op == LMT_RED_MAX && dim > INT32_MAX)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'dim' %lld does not fit the int32 argmax", fn,
-                    (long long)dim);
-  return LMT_OK;
-}
-
 }  // namespace
 
 extern "C" lmt_status lmt_cuda_reduce(float* out, int32_t* argmax, const float* x, int64_t outer,
                                       int64_t dim, int64_t inner, int op) {
-  lmt_status st = check_dims(__func__, outer, dim, inner, op);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_reduce(__func__, out, argmax, x, outer, dim, inner, op));
   if (outer == 0 || inner == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
   LMT_GUARD_BEGIN
   // argmax is optional even for MAX: only the backward pass needs it.
   switch (op) {
@@ -207,28 +179,19 @@ extern "C" lmt_status lmt_cuda_reduce(float* out, int32_t* argmax, const float* 
 extern "C" lmt_status lmt_cuda_reduce_backward(float* dx, const float* dout,
                                                const int32_t* argmax, int64_t outer,
                                                int64_t dim, int64_t inner, int op) {
-  lmt_status st = check_dims(__func__, outer, dim, inner, op);
-  if (st != LMT_OK) return st;
+  LMT_CHECK(lmt::check_reduce_backward(__func__, dx, dout, argmax, outer, dim, inner, op));
   if (outer == 0 || inner == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
   LMT_GUARD_BEGIN
   cudaStream_t s = lmt::cuda::stream();
   if (op == LMT_RED_MAX) {
-    LMT_NOT_NULL(argmax);
     // argmax lives on the device: check it there first and wait, so that a bad index leaves
     // dx untouched, as on the CPU.
-    int* flag = lmt::cuda::error_flag();
-    if (flag == nullptr)
-      return lmt_fail(LMT_ERR_DEVICE, "%s: the device error flag could not be allocated",
-                      __func__);
     const int64_t m = outer * inner;
-    check_argmax_kernel<<<lmt::cuda::blocks_for(m, kThreads), kThreads, 0, s>>>(argmax, m, dim,
-                                                                               flag);
     char what[96];
     std::snprintf(what, sizeof what, "an argmax entry is outside [0, %lld)", (long long)dim);
-    st = lmt::cuda::take_error_flag(__func__, what);
-    if (st != LMT_OK) return st;
+    LMT_CHECK(lmt::cuda::check_on_device(__func__, what, [&](int* flag) {
+      check_argmax_kernel<<<LMT_GRID(m, kThreads)>>>(argmax, m, dim, flag);
+    }));
   }
   const int64_t n = outer * dim * inner;
   const unsigned blocks = lmt::cuda::blocks_for(n, kThreads);

@@ -7,24 +7,11 @@
 // max is subtracted before exponentiating and the row sums accumulate in double; a fully
 // masked row writes zeros and gets a zero gradient. out may alias x and dx may alias dout
 // (each element is read and then written by the same thread, after the reductions).
-#include <algorithm>
 #include <cmath>
 
 #include "common.cuh"
 
 namespace {
-
-// Threads per row: about 4 elements per thread, a multiple of 32 in [32, 1024].
-int row_threads(int64_t cols) {
-  int64_t t = (cols + 3) / 4;
-  t = (t + 31) / 32 * 32;
-  return (int)std::min<int64_t>(1024, std::max<int64_t>(32, t));
-}
-unsigned row_grid(int64_t rows) { return (unsigned)std::min<int64_t>(rows, (int64_t)1 << 24); }
-
-__device__ __forceinline__ float nan_max(float a, float b) {
-  return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b);
-}
 
 __global__ void __launch_bounds__(1024)
     softmax_fwd_kernel(float* out, const float* x, const float* mask, int64_t rows,
@@ -36,7 +23,8 @@ __global__ void __launch_bounds__(1024)
     const float* mr = mask ? mask + ((r / mask_div) % mask_rows) * cols : nullptr;
     float* o = out + r * cols;
     float mx = -INFINITY;
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) mx = nan_max(mx, mr ? xr[j] + mr[j] : xr[j]);
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+      mx = lmt::cuda::nan_max(mx, mr ? xr[j] + mr[j] : xr[j]);
     mx = lmt::cuda::block_max(mx, shf);  // NaN if any score is NaN: it propagates
     if (mx == -INFINITY) {                // fully masked (uniform across the block)
       for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) o[j] = 0.0f;
@@ -94,39 +82,21 @@ __global__ void __launch_bounds__(1024)
 extern "C" lmt_status lmt_cuda_softmax_forward(float* out, const float* x, const float* mask,
                                                int64_t rows, int64_t cols, int64_t mask_rows,
                                                int64_t mask_div, int log) {
-  LMT_NONNEG(rows);
-  LMT_NONNEG(cols);
-  LMT_ARG(log == 0 || log == 1, "%s: 'log' must be 0 or 1, got %d", __func__, log);
-  if (mask) {
-    LMT_POSITIVE(mask_rows);
-    LMT_POSITIVE(mask_div);
-  }
-  int64_t n;
-  LMT_ARG(!__builtin_mul_overflow(rows, cols, &n), "%s: rows*cols overflows int64", __func__);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(out);
-  LMT_NOT_NULL(x);
+  LMT_CHECK(lmt::check_softmax_forward(__func__, out, x, mask, rows, cols, mask_rows, mask_div,
+                                       log));
+  if (rows == 0 || cols == 0) return LMT_OK;
   LMT_GUARD_BEGIN
-  softmax_fwd_kernel<<<row_grid(rows), row_threads(cols), 0, lmt::cuda::stream()>>>(
-      out, x, mask, rows, cols, mask_rows, mask_div, log);
+  softmax_fwd_kernel<<<LMT_ROWS(rows, cols)>>>(out, x, mask, rows, cols, mask_rows, mask_div, log);
   return lmt::cuda::launched(__func__);
   LMT_GUARD_END
 }
 
 extern "C" lmt_status lmt_cuda_softmax_backward(float* dx, const float* dout, const float* y,
                                                 int64_t rows, int64_t cols, int log) {
-  LMT_NONNEG(rows);
-  LMT_NONNEG(cols);
-  LMT_ARG(log == 0 || log == 1, "%s: 'log' must be 0 or 1, got %d", __func__, log);
-  int64_t n;
-  LMT_ARG(!__builtin_mul_overflow(rows, cols, &n), "%s: rows*cols overflows int64", __func__);
-  if (n == 0) return LMT_OK;
-  LMT_NOT_NULL(dx);
-  LMT_NOT_NULL(dout);
-  LMT_NOT_NULL(y);
+  LMT_CHECK(lmt::check_softmax_backward(__func__, dx, dout, y, rows, cols, log));
+  if (rows == 0 || cols == 0) return LMT_OK;
   LMT_GUARD_BEGIN
-  softmax_bwd_kernel<<<row_grid(rows), row_threads(cols), 0, lmt::cuda::stream()>>>(dx, dout, y, rows,
-                                                                                     cols, log);
+  softmax_bwd_kernel<<<LMT_ROWS(rows, cols)>>>(dx, dout, y, rows, cols, log);
   return lmt::cuda::launched(__func__);
   LMT_GUARD_END
 }
