@@ -530,4 +530,102 @@ lmt_status check_clip_grad_norm(const char* fn, const double* norm, const float*
   return check_list(fn, "tensors", tensors, sizes, count);
 }
 
+// ---- matmul -----------------------------------------------------------------------------------
+lmt_status check_matmul(const char* fn, const void* c, const void* a, const void* b, int64_t batch,
+                        int64_t M, int64_t N, int64_t K, int trans_a, int trans_b, int64_t lda,
+                        int64_t ldb, int64_t ldc, int64_t sa, int64_t sb, int64_t sc, float alpha,
+                        bool* need_ab) {
+  *need_ab = false;
+  ARG_NONNEG(batch);
+  ARG_NONNEG(M);
+  ARG_NONNEG(N);
+  ARG_NONNEG(K);
+  LMT_ARG(trans_a == 0 || trans_a == 1, "%s: 'trans_a' must be 0 or 1, got %d", fn, trans_a);
+  LMT_ARG(trans_b == 0 || trans_b == 1, "%s: 'trans_b' must be 0 or 1, got %d", fn, trans_b);
+  ARG_NONNEG(sa);
+  ARG_NONNEG(sb);
+  ARG_NONNEG(sc);
+  // Stored row lengths: A is (M,K) or (K,M) when transposed; B is (K,N) or (N,K).
+  int64_t a_row = trans_a ? M : K, b_row = trans_b ? K : N;
+  LMT_ARG(lda >= a_row, "%s: 'lda' (%lld) must be >= the stored row length of a (%lld)", fn,
+          (long long)lda, (long long)a_row);
+  LMT_ARG(ldb >= b_row, "%s: 'ldb' (%lld) must be >= the stored row length of b (%lld)", fn,
+          (long long)ldb, (long long)b_row);
+  LMT_ARG(ldc >= N, "%s: 'ldc' (%lld) must be >= N (%lld)", fn, (long long)ldc, (long long)N);
+  if (batch == 0 || M == 0 || N == 0) return LMT_OK;
+  ARG_NOT_NULL(c);
+  LMT_ARG(batch == 1 || sc > 0,
+          "%s: 'sc' must be > 0 when batch > 1 (batches of C would overlap), got %lld", fn,
+          (long long)sc);
+  *need_ab = K > 0 && alpha != 0.0f;
+  if (*need_ab) {
+    ARG_NOT_NULL(a);
+    ARG_NOT_NULL(b);
+  }
+  return LMT_OK;
+}
+
+// ---- attention --------------------------------------------------------------------------------
+namespace {
+lmt_status check_attention_dims(const char* fn, int64_t B, int64_t NH, int64_t Tq, int64_t Tk,
+                                int64_t HS, int64_t bias_B, int causal, const float* bias) {
+  const int64_t dims[] = {B, NH, Tq, Tk, HS};
+  const char* names[] = {"B", "NH", "Tq", "Tk", "HS"};
+  for (int d = 0; d < 5; ++d)
+    if (dims[d] < 0)
+      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' must be >= 0, got %lld", fn, names[d],
+                      (long long)dims[d]);
+  if (causal != 0 && causal != 1)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'causal' must be 0 or 1, got %d", fn, causal);
+  if (bias && bias_B != 1 && bias_B != B)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'bias_B' must be 1 or B (%lld), got %lld", fn,
+                    (long long)B, (long long)bias_B);
+  return LMT_OK;
+}
+}  // namespace
+
+lmt_status check_attention_forward(const char* fn, const float* out, const float* lse,
+                                   const float* q, const float* k, const float* v,
+                                   const float* bias, int64_t B, int64_t NH, int64_t Tq,
+                                   int64_t Tk, int64_t HS, int64_t bias_B, int causal) {
+  LMT_CHECK(check_attention_dims(fn, B, NH, Tq, Tk, HS, bias_B, causal, bias));
+  if (B == 0 || NH == 0 || Tq == 0) return LMT_OK;
+  ARG_NOT_NULL(lse);
+  if (HS > 0) ARG_NOT_NULL(out);
+  if (Tk > 0 && HS > 0) {
+    ARG_NOT_NULL(q);
+    ARG_NOT_NULL(k);
+    ARG_NOT_NULL(v);
+  }
+  return LMT_OK;
+}
+
+lmt_status check_attention_backward(const char* fn, const float* dq, const float* dk,
+                                    const float* dv, const float* dbias, const float* dout,
+                                    const float* q, const float* k, const float* v,
+                                    const float* out, const float* lse, const float* bias,
+                                    int64_t B, int64_t NH, int64_t Tq, int64_t Tk, int64_t HS,
+                                    int64_t bias_B, int causal) {
+  LMT_CHECK(check_attention_dims(fn, B, NH, Tq, Tk, HS, bias_B, causal, bias));
+  LMT_ARG(dbias == nullptr || bias != nullptr,
+          "%s: 'dbias' given without 'bias' (bias_B and its shape are then undefined)", fn);
+  if (B == 0 || NH == 0 || (Tq == 0 && Tk == 0)) return LMT_OK;
+  if (Tq > 0 && HS > 0) ARG_NOT_NULL(dq);
+  if (Tk > 0 && HS > 0) {
+    ARG_NOT_NULL(dk);
+    ARG_NOT_NULL(dv);
+  }
+  if (Tq > 0 && Tk > 0) {
+    ARG_NOT_NULL(lse);
+    if (HS > 0) {
+      ARG_NOT_NULL(dout);
+      ARG_NOT_NULL(q);
+      ARG_NOT_NULL(k);
+      ARG_NOT_NULL(v);
+      ARG_NOT_NULL(out);
+    }
+  }
+  return LMT_OK;
+}
+
 }  // namespace lmt

@@ -157,4 +157,26 @@ lmt_status check_global_norm(const char* fn, const double* norm, const float* co
 lmt_status check_clip_grad_norm(const char* fn, const double* norm, const float* const* tensors,
                                 const int64_t* sizes, int count, float max_norm);
 
+// ---- matmul -----------------------------------------------------------------------------------
+// lmt_matmul. Nothing to do when batch, M or N is 0; *need_ab says whether a and b are read
+// (K > 0 and alpha != 0; otherwise C = beta * C).
+lmt_status check_matmul(const char* fn, const void* c, const void* a, const void* b, int64_t batch,
+                        int64_t M, int64_t N, int64_t K, int trans_a, int trans_b, int64_t lda,
+                        int64_t ldb, int64_t ldc, int64_t sa, int64_t sb, int64_t sc, float alpha,
+                        bool* need_ab);
+
+// ---- attention --------------------------------------------------------------------------------
+// lmt_attention_forward. Nothing to do when B, NH or Tq is 0.
+lmt_status check_attention_forward(const char* fn, const float* out, const float* lse,
+                                   const float* q, const float* k, const float* v,
+                                   const float* bias, int64_t B, int64_t NH, int64_t Tq,
+                                   int64_t Tk, int64_t HS, int64_t bias_B, int causal);
+// lmt_attention_backward. Nothing to do when B or NH is 0, or Tq and Tk both are.
+lmt_status check_attention_backward(const char* fn, const float* dq, const float* dk,
+                                    const float* dv, const float* dbias, const float* dout,
+                                    const float* q, const float* k, const float* v,
+                                    const float* out, const float* lse, const float* bias,
+                                    int64_t B, int64_t NH, int64_t Tq, int64_t Tk, int64_t HS,
+                                    int64_t bias_B, int causal);
+
 }  // namespace lmt

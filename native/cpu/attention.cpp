@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -233,22 +234,6 @@ bool use_avx2() {
 #endif
 }
 
-lmt_status check_common(const char* fn, int64_t B, int64_t NH, int64_t Tq, int64_t Tk,
-                        int64_t HS, int64_t bias_B, int causal, const float* bias) {
-  const int64_t dims[] = {B, NH, Tq, Tk, HS};
-  const char* names[] = {"B", "NH", "Tq", "Tk", "HS"};
-  for (int d = 0; d < 5; ++d)
-    if (dims[d] < 0)
-      return lmt_fail(LMT_ERR_INVALID_ARG, "%s: '%s' must be >= 0, got %lld", fn, names[d],
-                      (long long)dims[d]);
-  if (causal != 0 && causal != 1)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'causal' must be 0 or 1, got %d", fn, causal);
-  if (bias && bias_B != 1 && bias_B != B)
-    return lmt_fail(LMT_ERR_INVALID_ARG, "%s: 'bias_B' must be 1 or B (%lld), got %lld", fn,
-                    (long long)B, (long long)bias_B);
-  return LMT_OK;
-}
-
 }  // namespace
 
 extern "C" lmt_status lmt_attention_forward(float* out, float* lse, const float* q,
@@ -256,15 +241,9 @@ extern "C" lmt_status lmt_attention_forward(float* out, float* lse, const float*
                                             const float* key_mask, int64_t B, int64_t NH,
                                             int64_t Tq, int64_t Tk, int64_t HS, int64_t bias_B,
                                             int causal, float scale) {
-  if (lmt_status s = check_common(__func__, B, NH, Tq, Tk, HS, bias_B, causal, bias)) return s;
+  LMT_CHECK(lmt::check_attention_forward(__func__, out, lse, q, k, v, bias, B, NH, Tq, Tk, HS, bias_B,
+                                         causal));
   if (B == 0 || NH == 0 || Tq == 0) return LMT_OK;
-  LMT_NOT_NULL(lse);
-  if (HS > 0) LMT_NOT_NULL(out);
-  if (Tk > 0 && HS > 0) {
-    LMT_NOT_NULL(q);
-    LMT_NOT_NULL(k);
-    LMT_NOT_NULL(v);
-  }
   LMT_GUARD_BEGIN
   Args A{out, lse, nullptr, nullptr, nullptr, nullptr, nullptr, q, k, v, nullptr, nullptr,
          bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
@@ -288,25 +267,9 @@ extern "C" lmt_status lmt_attention_backward(float* dq, float* dk, float* dv, fl
                                              int64_t B, int64_t NH, int64_t Tq, int64_t Tk,
                                              int64_t HS, int64_t bias_B, int causal,
                                              float scale) {
-  if (lmt_status s = check_common(__func__, B, NH, Tq, Tk, HS, bias_B, causal, bias)) return s;
-  LMT_ARG(dbias == nullptr || bias != nullptr,
-          "%s: 'dbias' given without 'bias' (bias_B and its shape are then undefined)", __func__);
+  LMT_CHECK(lmt::check_attention_backward(__func__, dq, dk, dv, dbias, dout, q, k, v, out, lse, bias, B,
+                                          NH, Tq, Tk, HS, bias_B, causal));
   if (B == 0 || NH == 0 || (Tq == 0 && Tk == 0)) return LMT_OK;
-  if (Tq > 0 && HS > 0) LMT_NOT_NULL(dq);
-  if (Tk > 0 && HS > 0) {
-    LMT_NOT_NULL(dk);
-    LMT_NOT_NULL(dv);
-  }
-  if (Tq > 0 && Tk > 0) {
-    LMT_NOT_NULL(lse);
-    if (HS > 0) {
-      LMT_NOT_NULL(dout);
-      LMT_NOT_NULL(q);
-      LMT_NOT_NULL(k);
-      LMT_NOT_NULL(v);
-      LMT_NOT_NULL(out);
-    }
-  }
   LMT_GUARD_BEGIN
   Args A{nullptr, nullptr, dq, dk, dv, dbias, dout, q, k, v, out, lse,
          bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};

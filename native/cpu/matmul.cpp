@@ -21,6 +21,7 @@
 #define LMT_X86 1
 #endif
 
+#include "checks.h"
 #include "core.h"
 
 namespace {
@@ -276,33 +277,10 @@ extern "C" lmt_status lmt_matmul(float* c, const float* a, const float* b, int64
                                  int64_t M, int64_t N, int64_t K, int trans_a, int trans_b,
                                  int64_t lda, int64_t ldb, int64_t ldc, int64_t sa, int64_t sb,
                                  int64_t sc, float alpha, float beta) {
-  LMT_NONNEG(batch);
-  LMT_NONNEG(M);
-  LMT_NONNEG(N);
-  LMT_NONNEG(K);
-  LMT_ARG(trans_a == 0 || trans_a == 1, "%s: 'trans_a' must be 0 or 1, got %d", __func__, trans_a);
-  LMT_ARG(trans_b == 0 || trans_b == 1, "%s: 'trans_b' must be 0 or 1, got %d", __func__, trans_b);
-  LMT_NONNEG(sa);
-  LMT_NONNEG(sb);
-  LMT_NONNEG(sc);
-  // Stored row lengths: A is (M,K) or (K,M) when transposed; B is (K,N) or (N,K).
-  int64_t a_row = trans_a ? M : K, b_row = trans_b ? K : N;
-  LMT_ARG(lda >= a_row, "%s: 'lda' (%lld) must be >= the stored row length of a (%lld)",
-          __func__, (long long)lda, (long long)a_row);
-  LMT_ARG(ldb >= b_row, "%s: 'ldb' (%lld) must be >= the stored row length of b (%lld)",
-          __func__, (long long)ldb, (long long)b_row);
-  LMT_ARG(ldc >= N, "%s: 'ldc' (%lld) must be >= N (%lld)", __func__, (long long)ldc,
-          (long long)N);
+  bool need_ab = false;
+  LMT_CHECK(lmt::check_matmul(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa,
+                              sb, sc, alpha, &need_ab));
   if (batch == 0 || M == 0 || N == 0) return LMT_OK;
-  LMT_NOT_NULL(c);
-  LMT_ARG(batch == 1 || sc > 0,
-          "%s: 'sc' must be > 0 when batch > 1 (batches of C would overlap), got %lld",
-          __func__, (long long)sc);
-  bool need_ab = K > 0 && alpha != 0.0f;
-  if (need_ab) {
-    LMT_NOT_NULL(a);
-    LMT_NOT_NULL(b);
-  }
   LMT_GUARD_BEGIN
   if (!need_ab) {  // C = beta * C
     lmt::parallel_for(batch * M, 64, [&](int64_t r0, int64_t r1) {

@@ -368,29 +368,6 @@ bool tensor_cores() {
   return g_cc_major >= 8;
 }
 
-lmt_status check_args(const char* fn, const void* c, const void* a, const void* b, int64_t batch, int64_t M,
-                      int64_t N, int64_t K, int trans_a, int trans_b, int64_t lda, int64_t ldb, int64_t ldc,
-                      int64_t sa, int64_t sb, int64_t sc, float alpha, bool* need_ab) {
-  LMT_ARG(batch >= 0 && M >= 0 && N >= 0 && K >= 0, "%s: 'batch', 'M', 'N', 'K' must be >= 0", fn);
-  LMT_ARG(trans_a == 0 || trans_a == 1, "%s: 'trans_a' must be 0 or 1, got %d", fn, trans_a);
-  LMT_ARG(trans_b == 0 || trans_b == 1, "%s: 'trans_b' must be 0 or 1, got %d", fn, trans_b);
-  LMT_ARG(sa >= 0 && sb >= 0 && sc >= 0, "%s: batch strides must be >= 0", fn);
-  int64_t a_row = trans_a ? M : K, b_row = trans_b ? K : N;
-  LMT_ARG(lda >= a_row, "%s: 'lda' (%lld) must be >= the stored row length of a (%lld)", fn, (long long)lda,
-          (long long)a_row);
-  LMT_ARG(ldb >= b_row, "%s: 'ldb' (%lld) must be >= the stored row length of b (%lld)", fn, (long long)ldb,
-          (long long)b_row);
-  LMT_ARG(ldc >= N, "%s: 'ldc' (%lld) must be >= N (%lld)", fn, (long long)ldc, (long long)N);
-  *need_ab = false;
-  if (batch == 0 || M == 0 || N == 0) return LMT_OK;
-  LMT_ARG(c != nullptr, "%s: argument 'c' is null", fn);
-  LMT_ARG(batch == 1 || sc > 0, "%s: 'sc' must be > 0 when batch > 1 (batches of C would overlap), got %lld", fn,
-          (long long)sc);
-  *need_ab = K > 0 && alpha != 0.0f;
-  if (*need_ab) LMT_ARG(a != nullptr && b != nullptr, "%s: argument 'a' or 'b' is null", fn);
-  return LMT_OK;
-}
-
 // The tensor-core path: operands of type T computed as E (bf16, or fp32 rounded to tf32).
 // What is not already E with whole 16-byte chunks per row is packed first.
 template <class E, class T>
@@ -455,9 +432,8 @@ extern "C" lmt_status lmt_cuda_matmul(float* c, const float* a, const float* b, 
                                       int64_t ldc, int64_t sa, int64_t sb, int64_t sc, float alpha, float beta) {
   LMT_GUARD_BEGIN
   bool need_ab = false;
-  if (lmt_status s = check_args(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
-                                alpha, &need_ab))
-    return s;
+  LMT_CHECK(lmt::check_matmul(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc, alpha,
+                              &need_ab));
   if (batch == 0 || M == 0 || N == 0) return LMT_OK;
   MM p{M, N, K, lda, ldb, ldc, sa, sb, sc, batch, trans_a, trans_b, alpha, beta};
   if (!need_ab) {
@@ -485,9 +461,8 @@ extern "C" lmt_status lmt_cuda_matmul_bf16(void* c, int c_bf16, const uint16_t* 
   LMT_GUARD_BEGIN
   LMT_ARG(c_bf16 == 0 || c_bf16 == 1, "%s: 'c_bf16' must be 0 or 1, got %d", __func__, c_bf16);
   bool need_ab = false;
-  if (lmt_status s = check_args(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
-                                alpha, &need_ab))
-    return s;
+  LMT_CHECK(lmt::check_matmul(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc, alpha,
+                              &need_ab));
   if (batch == 0 || M == 0 || N == 0) return LMT_OK;
   LMT_ARG(tensor_cores(), "%s: bf16 tensor-core matmul needs compute capability 8.0 or newer", __func__);
   // With no product the kernel still runs with K = 0 (no K-tiles, nothing read from a or b,
