@@ -14,11 +14,13 @@
 #      (the same model and step in PyTorch eager) on the GPU.
 # The full report goes to $OUT (or ./gpu-check-out); the short table is printed last.
 #
-# Preparing the carry on the dev machine (see BENCHMARKS.md for the exact commands):
-#   LMT_CUDA_ARCHS=90a-real cmake -S . -B build-gpu -DLMT_CUDA_TESTS=ON && cmake --build build-gpu
+# Preparing the carry on the dev machine (.gpu-carry/ is ignored; about 4 minutes on 2 cores):
+#   LMT_CUDA_ARCHS=90a-real cmake -S . -B build-gpu -G Ninja -DLMT_CUDA_TESTS=ON && cmake --build build-gpu
+#   LMT_CUDA_ARCHS=90a-real npm run build          # the addon for sm_90a, and dist/
 #   mkdir -p .gpu-carry/bin && cp build-gpu/test_cuda_* build-gpu/lmt_cuda_bench .gpu-carry/bin/
 #   xz -6 -c "$(command -v node)" > .gpu-carry/node.xz; cp build/Release/lmtrain.node .gpu-carry/
 #   device run: carry .gpu-carry dist node_modules/node-gyp-build node_modules/@huggingface/jinja
+#   (about 48 MB with the repo), timeout about 480 s.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
