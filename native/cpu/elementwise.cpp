@@ -8,6 +8,7 @@
 
 #include "checks.h"
 #include "core.h"
+#include "view.h"
 
 namespace {
 
@@ -113,38 +114,11 @@ struct UnaryBwdK {
 
 // ---- broadcasting iteration ---------------------------------------------------------------
 
-// Up to three strided operands over one shape, with unit dimensions dropped and neighbours
-// fused wherever every operand allows it. After collapsing, "same-shape contiguous" becomes
-// one long run with unit strides, "scalar b" a run with b stride 0, and a bias row
-// (N,C) + (C) runs of C with unit strides: the inner loops below specialise on those.
-struct MView {
-  int nd = 0;
-  int64_t shape[8];
-  int64_t st[3][8];
-};
-
-MView collapse(int ndim, const int64_t* shape, const int64_t* const* strides, int nops) {
-  MView v;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    bool merge = v.nd > 0;
-    for (int k = 0; k < nops && merge; ++k)
-      merge = v.st[k][v.nd - 1] == strides[k][d] * shape[d];
-    if (merge) {
-      v.shape[v.nd - 1] *= shape[d];
-      for (int k = 0; k < nops; ++k) v.st[k][v.nd - 1] = strides[k][d];
-    } else {
-      v.shape[v.nd] = shape[d];
-      for (int k = 0; k < nops; ++k) v.st[k][v.nd] = strides[k][d];
-      ++v.nd;
-    }
-  }
-  if (v.nd == 0) {
-    v.nd = 1;
-    v.shape[0] = 1;
-    for (int k = 0; k < 3; ++k) v.st[k][0] = 0;
-  }
-  return v;
+// Up to three strided operands over one shape, collapsed (view.h): the inner loops below
+// specialise on the runs that leaves (contiguous, scalar b, bias rows).
+using MView = lmt::StridedView;
+inline MView collapse(int ndim, const int64_t* shape, const int64_t* const* strides, int nops) {
+  return lmt::collapse_view(ndim, shape, strides, nops);
 }
 
 // fn(i, off[3], len) for each innermost run of flat indices [i, i+len) inside [begin, end).

@@ -11,6 +11,7 @@
 
 #include "checks.h"
 #include "core.h"
+#include "view.h"
 
 namespace {
 
@@ -19,33 +20,11 @@ const int64_t kGrain = 16384;
 // for power-of-two strides, where a 32-wide tile thrashes.
 const int64_t kTile = 8;
 
-// A strided view with unit dimensions dropped and mergeable neighbours fused, so that a
-// transpose or slice of a contiguous block walks long inner runs.
-struct View {
-  int nd = 0;
-  int64_t shape[8];
-  int64_t stride[8];
-};
-
-View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
-  View v;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (v.nd > 0 && v.stride[v.nd - 1] == strides[d] * shape[d]) {
-      v.shape[v.nd - 1] *= shape[d];
-      v.stride[v.nd - 1] = strides[d];
-    } else {
-      v.shape[v.nd] = shape[d];
-      v.stride[v.nd] = strides[d];
-      ++v.nd;
-    }
-  }
-  if (v.nd == 0) {  // a single element
-    v.nd = 1;
-    v.shape[0] = 1;
-    v.stride[0] = 0;
-  }
-  return v;
+// One strided operand (operand 0 of lmt::StridedView), collapsed so that a transpose or slice
+// of a contiguous block walks long inner runs.
+using View = lmt::StridedView;
+inline View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
+  return lmt::collapse_view(ndim, shape, &strides, 1);
 }
 
 // Calls fn(i, off, len) for each run of flat indices [i, i+len) within [begin, end) that
@@ -57,7 +36,7 @@ void for_each_run(const View& v, int64_t begin, int64_t end, F&& fn) {
   for (int d = v.nd - 1; d >= 0; --d) {
     idx[d] = rem % v.shape[d];
     rem /= v.shape[d];
-    off += idx[d] * v.stride[d];
+    off += idx[d] * v.st[0][d];
   }
   const int last = v.nd - 1;
   int64_t i = begin;
@@ -68,13 +47,13 @@ void for_each_run(const View& v, int64_t begin, int64_t end, F&& fn) {
     i += len;
     if (i >= end) break;
     // Advance the multi-index to the start of the next inner run.
-    off += (v.shape[last] - idx[last]) * v.stride[last];
+    off += (v.shape[last] - idx[last]) * v.st[0][last];
     idx[last] = v.shape[last];
     for (int d = last; d > 0 && idx[d] == v.shape[d]; --d) {
-      off -= idx[d] * v.stride[d];
+      off -= idx[d] * v.st[0][d];
       idx[d] = 0;
       ++idx[d - 1];
-      off += v.stride[d - 1];
+      off += v.st[0][d - 1];
     }
   }
 }
@@ -84,7 +63,7 @@ void for_each_run(const View& v, int64_t begin, int64_t end, F&& fn) {
 bool injective(const View& v) {
   int64_t s[8], e[8];
   for (int d = 0; d < v.nd; ++d) {
-    s[d] = v.stride[d] < 0 ? -v.stride[d] : v.stride[d];
+    s[d] = v.st[0][d] < 0 ? -v.st[0][d] : v.st[0][d];
     e[d] = v.shape[d];
   }
   for (int a = 1; a < v.nd; ++a)  // insertion sort, nd <= 8
@@ -146,17 +125,17 @@ extern "C" lmt_status lmt_copy_strided(float* out, const float* x, int64_t x_num
   View v = collapse(ndim, shape, strides);
   const float* base = x + offset;
   const int nd = v.nd;
-  if (nd >= 2 && v.stride[nd - 2] == 1 && v.stride[nd - 1] != 1 && v.stride[nd - 1] != 0) {
+  if (nd >= 2 && v.st[0][nd - 2] == 1 && v.st[0][nd - 1] != 1 && v.st[0][nd - 1] != 0) {
     // A transpose of the last two dims: a row-by-row gather would touch one cache line
     // per element, so copy kTile x kTile tiles, reading along the source's contiguous dim.
-    const int64_t R = v.shape[nd - 2], Cc = v.shape[nd - 1], s = v.stride[nd - 1];
+    const int64_t R = v.shape[nd - 2], Cc = v.shape[nd - 1], s = v.st[0][nd - 1];
     const int64_t planes = n / (R * Cc), rtiles = (R + kTile - 1) / kTile;
     lmt::parallel_for(planes * rtiles, std::max<int64_t>(1, kGrain / (kTile * Cc)), [&](int64_t b, int64_t e) {
       for (int64_t t = b; t < e; ++t) {
         const int64_t p = t / rtiles, r0 = (t % rtiles) * kTile, r1 = std::min(R, r0 + kTile);
         int64_t poff = 0, rem = p;  // source offset of plane p (dims 0..nd-3)
         for (int d = nd - 3; d >= 0; --d) {
-          poff += (rem % v.shape[d]) * v.stride[d];
+          poff += (rem % v.shape[d]) * v.st[0][d];
           rem /= v.shape[d];
         }
         const float* src = base + poff;
@@ -174,7 +153,7 @@ extern "C" lmt_status lmt_copy_strided(float* out, const float* x, int64_t x_num
     for_each_run(v, b, e, [&](int64_t i, int64_t off, int64_t len) {
       const float* src = base + off;
       float* dst = out + i;
-      const int64_t s = v.stride[v.nd - 1];
+      const int64_t s = v.st[0][v.nd - 1];
       if (s == 1) {
         std::memcpy(dst, src, (size_t)len * sizeof(float));
       } else if (s == 0) {
@@ -203,7 +182,7 @@ extern "C" lmt_status lmt_scatter_add_strided(float* out, int64_t out_numel, con
     for_each_run(v, b, e, [&](int64_t i, int64_t off, int64_t len) {
       float* dst = base + off;
       const float* src = x + i;
-      const int64_t s = v.stride[v.nd - 1];
+      const int64_t s = v.st[0][v.nd - 1];
       for (int64_t j = 0; j < len; ++j) dst[j * s] += src[j];
     });
   };

@@ -9,6 +9,7 @@
 // then give the CPU's exact bits. exp, log, tanh, pow and the sigmoid use the CUDA math
 // library, which is within a few ulp of glibc but not bitwise equal.
 #include "common.cuh"
+#include "view.h"
 
 namespace {
 
@@ -116,41 +117,11 @@ void launch_unary_bwd(float* dx, const float* dout, const float* x, const float*
 
 // ---- broadcasting iteration ---------------------------------------------------------------
 
-// Up to three strided operands over one shape, unit dimensions dropped and neighbours fused
-// wherever every operand allows it (the CPU's collapse); passed to the kernels by value.
-struct MView {
-  int nd;
-  int64_t shape[8];
-  int64_t st[3][8];
-};
-
-MView collapse(int ndim, const int64_t* shape, const int64_t* const* strides, int nops) {
-  MView v;
-  v.nd = 0;
-  for (int d = 0; d < 8; ++d) {
-    v.shape[d] = 1;
-    for (int k = 0; k < 3; ++k) v.st[k][d] = 0;
-  }
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    bool merge = v.nd > 0;
-    for (int k = 0; k < nops && merge; ++k)
-      merge = v.st[k][v.nd - 1] == strides[k][d] * shape[d];
-    if (merge) {
-      v.shape[v.nd - 1] *= shape[d];
-      for (int k = 0; k < nops; ++k) v.st[k][v.nd - 1] = strides[k][d];
-    } else {
-      v.shape[v.nd] = shape[d];
-      for (int k = 0; k < nops; ++k) v.st[k][v.nd] = strides[k][d];
-      ++v.nd;
-    }
-  }
-  if (v.nd == 0) {
-    v.nd = 1;
-    v.shape[0] = 1;
-    for (int k = 0; k < 3; ++k) v.st[k][0] = 0;
-  }
-  return v;
+// Up to three strided operands over one shape, collapsed as on the CPU (view.h); passed to
+// the kernels by value.
+using MView = lmt::StridedView;
+inline MView collapse(int ndim, const int64_t* shape, const int64_t* const* strides, int nops) {
+  return lmt::collapse_view(ndim, shape, strides, nops);
 }
 
 // Offsets of flat index i in the first NOPS operands. I is the type of the div/mod chain:

@@ -9,43 +9,17 @@
 #include <cmath>
 
 #include "common.cuh"
+#include "view.h"
 
 namespace {
 
 const int kThreads = 256;
 
-// A strided view with unit dimensions dropped and mergeable neighbours fused (as the CPU's
-// collapse), so that the per-element index arithmetic runs over as few dimensions as possible.
-struct View {
-  int nd;
-  int64_t shape[8];
-  int64_t stride[8];
-};
-
-View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
-  View v;
-  v.nd = 0;
-  for (int d = 0; d < 8; ++d) {
-    v.shape[d] = 1;
-    v.stride[d] = 0;
-  }
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (v.nd > 0 && v.stride[v.nd - 1] == strides[d] * shape[d]) {
-      v.shape[v.nd - 1] *= shape[d];
-      v.stride[v.nd - 1] = strides[d];
-    } else {
-      v.shape[v.nd] = shape[d];
-      v.stride[v.nd] = strides[d];
-      ++v.nd;
-    }
-  }
-  if (v.nd == 0) {  // a single element
-    v.nd = 1;
-    v.shape[0] = 1;
-    v.stride[0] = 0;
-  }
-  return v;
+// One strided operand (operand 0 of lmt::StridedView, collapsed as on the CPU), so that the
+// per-element index arithmetic runs over as few dimensions as possible.
+using View = lmt::StridedView;
+inline View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
+  return lmt::collapse_view(ndim, shape, &strides, 1);
 }
 
 // The CPU's injective test: distinct indices map to distinct offsets, so plain stores are
@@ -53,7 +27,7 @@ View collapse(int ndim, const int64_t* shape, const int64_t* strides) {
 bool injective(const View& v) {
   int64_t s[8], e[8];
   for (int d = 0; d < v.nd; ++d) {
-    s[d] = v.stride[d] < 0 ? -v.stride[d] : v.stride[d];
+    s[d] = v.st[0][d] < 0 ? -v.st[0][d] : v.st[0][d];
     e[d] = v.shape[d];
   }
   for (int a = 1; a < v.nd; ++a)
@@ -78,7 +52,7 @@ __device__ __forceinline__ int64_t strided_offset(const View& v, I i) {
   for (int d = v.nd - 1; d >= 0; --d) {
     const I sh = (I)v.shape[d];
     const I q = i / sh;
-    off += (int64_t)(i - q * sh) * v.stride[d];
+    off += (int64_t)(i - q * sh) * v.st[0][d];
     i = q;
   }
   return off;
