@@ -1,17 +1,17 @@
 /**
  * `lmtrain demo [--quick] [--all] [--json] [--out DIR]`: the whole pipeline on the built-in
- * world (tokenizer, GPT pretraining, SFT, reward model, DPO; --all adds BERT, T5, a classifier,
- * PPO and GRPO), one evaluation table, sample answers, and DIR/report.html.
+ * world (tokenizer, GPT pretraining, SFT, reward model, DPO; --all adds KTO, BERT, T5, a
+ * classifier, PPO and GRPO), one evaluation table, sample answers, and DIR/report.html.
  */
 import { parseArgs, usage, requireCpu, type OptionSpec } from './args.js';
 import { runDemo } from '../pipeline/demo.js';
 
 const SPEC: Record<string, OptionSpec> = {
   quick: { type: 'boolean', help: 'the small version (about a minute on 2 cores)' },
-  all: { type: 'boolean', help: 'also BERT masked LM, T5 span corruption, a classifier, PPO and GRPO' },
+  all: { type: 'boolean', help: 'also KTO, BERT masked LM, T5 span corruption, a classifier, PPO and GRPO' },
   out: { type: 'string', help: 'output folder (runs/demo)' },
   seed: { type: 'number', help: 'world and training seed (1)' },
-  device: { type: 'string', help: 'cpu (the CUDA backend has no training kernels yet)' },
+  device: { type: 'string', help: 'cpu only (the demo has no CUDA path yet; pretrain and bench train do)' },
   json: { type: 'boolean', help: 'print the table as JSON: {stages:[{name, seconds, metrics}], total_seconds}' },
 };
 

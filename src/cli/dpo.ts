@@ -17,6 +17,7 @@ const COMMON: Record<string, OptionSpec> = {
   batchSize: { type: 'number', help: 'examples per step (8)' },
   lr: { type: 'number', help: 'learning rate (3e-4)' },
   seed: { type: 'number', help: 'seed (1)' },
+  trainable: { type: 'string', help: "train only parameters whose names match this RegExp, or 'top-mlp' (default: all)" },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
 const DPO_SPEC: Record<string, OptionSpec> = {
@@ -43,7 +44,7 @@ export async function runDpoCli(args: string[]): Promise<number> {
     outDir: need('dpo', o.out as string | undefined, '--out'),
     loss: ((o.loss as string | undefined) ?? 'sigmoid') as DpoLossName,
     beta: (o.beta as number | undefined) ?? 0.1, gamma: o.gamma as number | undefined, sftWeight: o.sftWeight as number | undefined,
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1,
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });
@@ -60,7 +61,7 @@ export async function runKtoCli(args: string[]): Promise<number> {
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     outDir: need('kto', o.out as string | undefined, '--out'),
     beta: (o.beta as number | undefined) ?? 0.1,
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1,
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });

@@ -27,6 +27,7 @@ const COMMON: Record<string, OptionSpec> = {
   klCoef: { type: 'number', help: 'KL coefficient to the reference (ppo 0.05, grpo 0.04)' },
   maxNewTokens: { type: 'number', help: 'completion length limit (24)' },
   seed: { type: 'number', help: 'seed (1)' },
+  trainable: { type: 'string', help: "train only policy parameters matching this RegExp, or 'top-mlp' (default: all)" },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
 const GRPO_SPEC: Record<string, OptionSpec> = { ...COMMON, groupSize: { type: 'number', help: 'samples per prompt G (8)' } };
@@ -56,7 +57,7 @@ function common(cmd: string, o: Record<string, unknown>, reward: RewardFn) {
     prompts: readPrompts(need(cmd, o.prompts as string | undefined, '--prompts')).map((p) => p.prompt),
     evalPrompts: o.eval ? readPrompts(o.eval as string).map((p) => p.prompt) : undefined,
     outDir: need(cmd, o.out as string | undefined, '--out'),
-    reward, progress: !o.json,
+    reward, progress: !o.json, trainable: o.trainable as string | undefined,
     ...Object.fromEntries(['iterations', 'batchSize', 'epochs', 'lr', 'klCoef', 'maxNewTokens', 'seed', 'groupSize'].filter((k) => num(k) !== undefined).map((k) => [k, def(num(k))])),
   };
 }

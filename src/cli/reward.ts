@@ -19,6 +19,7 @@ const SPEC: Record<string, OptionSpec> = {
   batchSize: { type: 'number', help: 'pairs or examples per step (8)' },
   lr: { type: 'number', help: 'learning rate (1e-3)' },
   seed: { type: 'number', help: 'seed (1)' },
+  trainable: { type: 'string', help: "train only backbone parameters matching this RegExp (backbone.blocks.1.mlp...), or 'top-mlp'; the head always trains" },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
 
@@ -39,7 +40,7 @@ export async function runRewardCli(args: string[]): Promise<number> {
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     center: (o.center as number | undefined) ?? 0,
     outDir: need('reward', o.out as string | undefined, '--out'),
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1,
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 1e-3, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });

@@ -77,26 +77,77 @@ function swapValue(q: WorldInstruction, wrong: string): string {
   return q.response.slice(0, at) + wrong + q.response.slice(at + q.answer.length);
 }
 
+/** Fisher-Yates in place. */
+function shuffle<T>(xs: T[], r: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+/**
+ * For every question a wrong value of the same kind and language, drawn so that each value is
+ * rejected exactly as often as it is the right answer among `questions` (a shuffle of the answers
+ * within each kind and language, reshuffled up to 50 times to avoid a question's own answer;
+ * a question still left with its own answer gets undefined, and so an evasive reply).
+ */
+function balancedWrongs(questions: readonly WorldInstruction[], r: () => number): (string | undefined)[] {
+  const groups = new Map<string, number[]>();
+  questions.forEach((q, i) => groups.set(`${q.fact}|${q.lang}`, [...(groups.get(`${q.fact}|${q.lang}`) ?? []), i]));
+  const out: (string | undefined)[] = new Array(questions.length);
+  for (const idx of groups.values()) {
+    let vals = idx.map((i) => questions[i].answer);
+    let best = vals.slice(), bestHits = Infinity;
+    for (let tries = 0; tries < 50 && bestHits > 0; tries++) {
+      vals = shuffle(vals, r);
+      const hits = idx.filter((i, n) => vals[n] === questions[i].answer).length;
+      if (hits < bestHits) { best = vals.slice(); bestHits = hits; }
+    }
+    idx.forEach((i, n) => (out[i] = best[n] === questions[i].answer ? undefined : best[n]));
+  }
+  return out;
+}
+
+export interface InstructionPreferenceOptions {
+  /** Pairs per question, each with a freshly drawn rejected answer (1). */
+  perQuestion?: number;
+  seed?: number;
+  /**
+   * How wrong values are drawn. 'uniform' (default): any other country's value of the same kind,
+   * each distinct value equally likely. 'balanced': from the answers of `questions` themselves,
+   * each value rejected exactly as often as it is chosen, so that no value is pushed down
+   * (or up) across the set as a whole and only "this value is wrong for this country" is left
+   * to learn; it also keeps answers outside `questions` (held-out facts) out of the rejected
+   * answers. Measured in docs/ALIGNMENT.md.
+   */
+  negatives?: 'uniform' | 'balanced';
+}
+
 /**
  * Preference pairs over instruction questions (worldInstructions): chosen is the SFT answer,
  * rejected the same sentence with another country's value of the same kind, or (30%) an
  * evasive reply in the question's language. Built from a train/held-out split of the
  * questions, the pairs inherit it: held-out pairs ask exactly the held-out questions.
  */
-export function instructionPreferences(world: World, questions: readonly WorldInstruction[], opts: { perQuestion?: number; seed?: number } = {}): PreferencePair[] {
+export function instructionPreferences(world: World, questions: readonly WorldInstruction[], opts: InstructionPreferenceOptions = {}): PreferencePair[] {
   const r = rng(opts.seed ?? world.seed * 37 + 11);
   const byName = new Map(world.countries.map((c) => [c.name.en, c]));
+  const perQuestion = opts.perQuestion ?? 1;
+  if (!Number.isInteger(perQuestion) || perQuestion < 1) throw new ArgumentError(`instructionPreferences: perQuestion must be a positive integer, got ${perQuestion}`);
+  for (const q of questions)
+    if (!byName.has(q.country)) throw new ArgumentError(`instructionPreferences: country '${q.country}' is not in this world`);
+  const rounds = Array.from({ length: perQuestion }, () => (opts.negatives === 'balanced' ? balancedWrongs(questions, r) : null));
   const out: PreferencePair[] = [];
-  for (const q of questions) {
-    const c = byName.get(q.country);
-    if (!c) throw new ArgumentError(`instructionPreferences: country '${q.country}' is not in this world`);
+  questions.forEach((q, qi) => {
     const wrongs = [...new Set(world.countries.map((o) => factValue(o, q.fact, q.lang)).filter((v) => v !== q.answer))];
-    for (let k = 0; k < (opts.perQuestion ?? 1); k++) {
-      const sloppy = wrongs.length === 0 || r() < 0.3;
+    for (let k = 0; k < perQuestion; k++) {
+      const drawn = rounds[k]?.[qi];
+      const sloppy = (rounds[k] ? drawn === undefined : wrongs.length === 0) || r() < 0.3;
       const pool = q.lang === 'zh' ? SLOPPY_ZH : SLOPPY;
-      const rejected = sloppy ? pool[Math.floor(r() * pool.length)] : swapValue(q, wrongs[Math.floor(r() * wrongs.length)]);
+      const rejected = sloppy ? pool[Math.floor(r() * pool.length)] : swapValue(q, drawn ?? wrongs[Math.floor(r() * wrongs.length)]);
       out.push({ prompt: q.instruction, chosen: q.response, rejected });
     }
-  }
+  });
   return out;
 }

@@ -153,9 +153,11 @@ export const factValue = (c: Country, f: FactKind, lang: 'en' | 'zh'): string =>
  * Questions about the world's facts, split by FACT (country x kind) into SFT-train and
  * held-out: every phrasing and language of a held-out fact is held out, so its answer never
  * appears in the SFT data, while worldCorpus states every fact. The split is a pure function
- * of (world seed, country, kind). Held-out questions use the first phrasing only.
+ * of (world seed, country, kind). Held-out questions use the first phrasing only; the other
+ * phrasings of held-out facts (English has two) are `heldOutRephrased`: prompts for RL, which
+ * sees only rewards, never answers, and is then evaluated on `heldOut`'s wording.
  */
-export function worldInstructions(world: World, opts: { heldOutFraction?: number; chinese?: boolean; kinds?: readonly FactKind[] } = {}): { train: WorldInstruction[]; heldOut: WorldInstruction[] } {
+export function worldInstructions(world: World, opts: { heldOutFraction?: number; chinese?: boolean; kinds?: readonly FactKind[] } = {}): { train: WorldInstruction[]; heldOut: WorldInstruction[]; heldOutRephrased: WorldInstruction[] } {
   const frac = opts.heldOutFraction ?? 0.25;
   const langs: ('en' | 'zh')[] = (opts.chinese ?? true) ? ['en', 'zh'] : ['en'];
   const kinds = opts.kinds ?? FACT_KINDS;
@@ -165,12 +167,14 @@ export function worldInstructions(world: World, opts: { heldOutFraction?: number
   const order = facts.map((x) => ({ x, u: r() })).sort((a, b) => a.u - b.u).map((e) => e.x);
   const nHeld = Math.round(order.length * frac);
   const held = new Set(order.slice(0, nHeld).map((x) => x.key));
-  const train: WorldInstruction[] = [], heldOut: WorldInstruction[] = [];
+  const train: WorldInstruction[] = [], heldOut: WorldInstruction[] = [], heldOutRephrased: WorldInstruction[] = [];
   for (const { c, f, key } of facts) for (const lang of langs) {
     const qs = (lang === 'en' ? QUESTIONS_EN : QUESTIONS_ZH)[f];
     const mk = (q: Question): WorldInstruction => ({ country: c.name.en, fact: f, lang, instruction: q(c), response: answer(c, f, lang), answer: factValue(c, f, lang) });
-    if (held.has(key)) heldOut.push(mk(qs[0]));
-    else train.push(...qs.map(mk));
+    if (held.has(key)) {
+      heldOut.push(mk(qs[0]));
+      heldOutRephrased.push(...qs.slice(1).map(mk));
+    } else train.push(...qs.map(mk));
   }
-  return { train, heldOut };
+  return { train, heldOut, heldOutRephrased };
 }

@@ -36,6 +36,11 @@ export interface DpoConfig {
   /** Weight of the SFT (negative log-likelihood) term on the chosen answers (RPO); 0 = off. */
   sftWeight?: number;
   labelSmoothing?: number;
+  /**
+   * Train only the parameters whose names match this RegExp source, or 'top-mlp' (the top
+   * block without its attention, and ln_f); everything is trained when absent.
+   */
+  trainable?: string;
   /** Pairs per step. */
   batchSize: number;
   seed: number;
@@ -134,7 +139,7 @@ export function runDpo(cfg: DpoConfig): DpoResult {
       tokenizerJson: tok.toJSONString(),
     };
     return trainAndCompare(task, { stage: `dpo-${cfg.loss}`, outDir: cfg.outDir, progress: cfg.progress, ...cfg.trainer }, before, evaluate);
-  });
+  }, { trainable: cfg.trainable, who: 'dpo' });
 }
 
 export interface KtoConfig extends Omit<DpoConfig, 'pairs' | 'evalPairs' | 'loss' | 'gamma' | 'labelSmoothing'> {
@@ -176,5 +181,5 @@ export function runKto(cfg: KtoConfig): DpoResult {
       tokenizerJson: tok.toJSONString(),
     };
     return trainAndCompare(task, { stage: 'kto', outDir: cfg.outDir, progress: cfg.progress, ...cfg.trainer }, before, evaluate);
-  });
+  }, { trainable: cfg.trainable, who: 'kto' });
 }

@@ -100,5 +100,5 @@ export function runGrpo(partial: Partial<GrpoConfig> & Pick<GrpoConfig, 'init' |
       opt.dispose();
     }
     return finishRl(s, 'grpo', cfg, evalPrompts, before, history, t0);
-  });
+  }, { trainable: cfg.trainable, who: 'grpo' });
 }

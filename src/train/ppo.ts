@@ -50,6 +50,8 @@ export interface RlConfig {
   evalPrompts?: readonly string[];
   reward: RewardFn;
   outDir?: string;
+  /** Train only the policy parameters matching this RegExp source, or 'top-mlp' (see session.ts); all when absent. */
+  trainable?: string;
   // rollout
   /** Iterations of rollout + update. */
   iterations: number;
@@ -116,12 +118,12 @@ export function checkRlConfig(name: string, c: RlConfig): void {
 }
 
 /** Locks the output folder, loads the policy and a frozen reference from `init`, frees all after. */
-export function withRlSession<T>(init: string, outDir: string | undefined, fn: (s: RlSession) => T): T {
+export function withRlSession<T>(init: string, outDir: string | undefined, fn: (s: RlSession) => T, opts: { trainable?: string; who?: string } = {}): T {
   return withPolicyAndReference(init, outDir, ({ tok, policy, reference }) => {
     const template = new ChatMLTemplate();
     const metrics = outDir ? new MetricsWriter(join(outDir, 'metrics.jsonl')) : null;
     return fn({ tok, policy, reference, stops: stopTokenIds(tok, template), template, metrics });
-  });
+  }, opts);
 }
 
 /**
@@ -359,7 +361,7 @@ export function runPpo(partial: Partial<PpoConfig> & Pick<PpoConfig, 'init' | 'p
       head.dispose();
     }
     return finishRl(s, 'ppo', cfg, evalPrompts, before, history, t0);
-  });
+  }, { trainable: cfg.trainable, who: 'ppo' });
 }
 
 /** One iteration's metrics record, written to metrics.jsonl and the progress bar. */

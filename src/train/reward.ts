@@ -20,6 +20,7 @@ import type { GPTConfig } from '../models/config.js';
 import { lastTokenHidden } from '../models/heads.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
+import { restrictTrainable, topMlpPattern } from './session.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
@@ -209,6 +210,11 @@ export interface RewardTrainConfig {
   batchSize: number;
   seed: number;
   outDir?: string;
+  /**
+   * Train only the backbone parameters matching this RegExp source (names as in the checkpoint:
+   * "backbone.blocks.1.mlp.fc.weight"), or 'top-mlp'; the reward head always trains.
+   */
+  trainable?: string;
   trainer: Partial<TrainerConfig>;
   progress: boolean;
 }
@@ -227,6 +233,11 @@ export function runReward(cfg: RewardTrainConfig): RewardResult {
   try {
     const model = RewardModel.fromGpt(cfg.init);
     try {
+      if (cfg.trainable !== undefined) {
+        const pattern = cfg.trainable === 'top-mlp' ? topMlpPattern(model.config.n_layer, 'backbone.') : cfg.trainable;
+        restrictTrainable(model, pattern, 'reward');
+        model.reward_head.parameters().forEach((p) => (p.requiresGrad = true));
+      }
       const pad = model.tok.padId;
       const evalC = (cfg.evalPairs ?? []).map((p) => model.encode(p.prompt, p.chosen));
       const evalR = (cfg.evalPairs ?? []).map((p) => model.encode(p.prompt, p.rejected));

@@ -14,12 +14,13 @@ import { memory } from '../../src/index.js';
 const world = generateWorld(3, 12);
 const kinds = ['capital', 'language', 'currency', 'leader'] as const;
 const inst = worldInstructions(world, { chinese: false, kinds, heldOutFraction: 0.25 });
-// Each SFT fact is asked in two phrasings: RL trains on the first, the held-out prompts are the
-// second (prompt text RL never saw). Facts are independent, so RL on one fact says nothing
-// about another; it sharpens what pretraining and SFT left uncertain about the facts it asks.
-const questions = inst.train.map((q) => q.instruction);
-const trainPrompts = questions.filter((_, i) => i % 2 === 0);
-const evalPrompts = questions.filter((_, i) => i % 2 === 1);
+// SFT answers a quarter of the facts never; pretraining text states them all. RL prompts ask those
+// held-out facts in other words (heldOutRephrased) and see only the reward, never an answer; the
+// held-out prompts are the held-out wording, which RL never saw. What RL can teach here is to say
+// what pretraining put in the model when asked in one wording, and the tests check that it
+// carries over to the other.
+const trainPrompts = inst.heldOutRephrased.map((q) => q.instruction);
+const evalPrompts = inst.heldOut.map((q) => q.instruction);
 const reward = exactAnswerReward(world);
 let sft = '';
 
@@ -43,30 +44,35 @@ beforeAll(() => {
   runSft({ init: base, data, outDir: sft, batchSize: 16, evalBase: false, evalExamples: 0, samples: 0, trainer: { steps: 40, lr: 2e-3, warmupSteps: 5 }, progress: false });
 }, 120_000);
 
-// Held-out reward does not yet rise reliably at this size (measured and printed; see
-// docs/ALIGNMENT.md), so these tests assert what the trainers do achieve: the reward on the
-// prompts they train on rises, with a finite, positive KL to the reference.
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const rising = (r: RlResult) => [mean(r.history.slice(0, 5).map((h) => h.reward)), mean(r.history.slice(-5).map((h) => h.reward))];
+// Only the top block's MLP trains ('top-mlp'): with every weight trainable the held-out reward
+// fell while the training reward rose (docs/ALIGNMENT.md). Measured at these settings, seeds 1-3:
+// held-out sampled reward 0.06-0.10 -> 0.14-0.24 (GRPO) and 0.15-0.19 (PPO).
+const common = { evalPrompts, reward, iterations: 30, lr: 3e-4, maxNewTokens: 16, evalSamples: 8, trainable: 'top-mlp', seed: 1, progress: false };
+
+function expectHeldOutGain(r: RlResult): void {
+  expect(r.after.prompts).toBe(evalPrompts.length);
+  expect(r.after.meanReward).toBeGreaterThan(r.before.meanReward + 0.05);
+  expect(r.after.greedyReward).toBeGreaterThanOrEqual(r.before.greedyReward);
+  const [first, last] = rising(r);
+  expect(last).toBeGreaterThan(first + 0.05);
+  expect(r.history.every((h) => Number.isFinite(h.kl) && h.entropy > 0)).toBe(true);
+  expect(r.samples.length).toBeGreaterThan(0);
+}
 
 describe('RL on the world (exact-answer reward)', () => {
-  it('PPO raises the reward on its training prompts and reports KL', () => {
+  it('PPO raises the mean reward on held-out prompts and reports KL', () => {
     const before = memory().numBytes;
-    const r = runPpo({ init: sft, prompts: trainPrompts, evalPrompts, reward, iterations: 20, batchSize: 16, minibatchSize: 8, epochs: 2, lr: 1e-4, maxNewTokens: 16, seed: 1, progress: false });
+    const r = runPpo({ ...common, init: sft, prompts: trainPrompts, batchSize: 16, minibatchSize: 8, epochs: 2 });
     show('ppo', r);
-    const [first, last] = rising(r);
-    console.log(`ppo training reward, first 5 iterations ${first.toFixed(3)} -> last 5 ${last.toFixed(3)}`);
-    expect(last).toBeGreaterThan(first + 0.05);
-    expect(r.history[r.history.length - 1].kl).toBeGreaterThan(0);
-    expect(r.history.every((h) => Number.isFinite(h.kl) && Number.isFinite(h.valueLoss!) && h.entropy > 0)).toBe(true);
+    expectHeldOutGain(r);
+    expect(r.history.every((h) => Number.isFinite(h.valueLoss!))).toBe(true);
     expect(memory().numBytes).toBe(before);
   }, 120_000);
-  it('GRPO raises the reward on its training prompts and reports KL', () => {
-    const r = runGrpo({ init: sft, prompts: trainPrompts, evalPrompts, reward, iterations: 20, batchSize: 4, groupSize: 8, minibatchSize: 16, lr: 1e-4, maxNewTokens: 16, seed: 1, progress: false });
+  it('GRPO raises the mean reward on held-out prompts and reports KL', () => {
+    const r = runGrpo({ ...common, init: sft, prompts: trainPrompts, batchSize: 4, groupSize: 8, minibatchSize: 16 });
     show('grpo', r);
-    const [first, last] = rising(r);
-    console.log(`grpo training reward, first 5 iterations ${first.toFixed(3)} -> last 5 ${last.toFixed(3)}`);
-    expect(last).toBeGreaterThan(first + 0.05);
-    expect(r.history.every((h) => Number.isFinite(h.kl))).toBe(true);
+    expectHeldOutGain(r);
   }, 120_000);
 });

@@ -43,11 +43,11 @@ describe('lmtrain CLI', () => {
     writeFileSync(prefsFile, prefs.train.map((p) => JSON.stringify(p)).join('\n'));
     writeFileSync(promptsFile, prefs.train.slice(0, 8).map((p) => JSON.stringify({ prompt: p.prompt })).join('\n'));
     for (const args of [
-      ['dpo', '--init', out, '--data', prefsFile, '--eval', prefsFile, '--steps', '2', '--out', join(dir, 'dpo'), '--json'],
+      ['dpo', '--init', out, '--data', prefsFile, '--eval', prefsFile, '--steps', '2', '--trainable', 'top-mlp', '--out', join(dir, 'dpo'), '--json'],
       ['kto', '--init', out, '--data', prefsFile.replace('prefs', 'fb'), '--steps', '2', '--out', join(dir, 'kto'), '--json'],
-      ['reward', '--init', out, '--data', prefsFile, '--eval', prefsFile, '--steps', '2', '--out', join(dir, 'rm'), '--json'],
+      ['reward', '--init', out, '--data', prefsFile, '--eval', prefsFile, '--steps', '2', '--trainable', 'top-mlp', '--out', join(dir, 'rm'), '--json'],
       ['ppo', '--init', out, '--reward', join(dir, 'rm'), '--prompts', promptsFile, '--iterations', '1', '--batch-size', '2', '--max-new-tokens', '4', '--out', join(dir, 'ppo'), '--json'],
-      ['grpo', '--init', out, '--reward-fn', 'exact-answer', '--world-seed', '2', '--countries', '8', '--prompts', promptsFile, '--iterations', '1', '--batch-size', '1', '--group-size', '2', '--max-new-tokens', '4', '--out', join(dir, 'grpo'), '--json'],
+      ['grpo', '--init', out, '--reward-fn', 'exact-answer', '--world-seed', '2', '--countries', '8', '--prompts', promptsFile, '--iterations', '1', '--batch-size', '1', '--group-size', '2', '--max-new-tokens', '4', '--trainable', 'ln_f', '--out', join(dir, 'grpo'), '--json'],
     ]) {
       if (args[0] === 'kto') writeFileSync(args[4], pairsToFeedback(prefs.train).map((f) => JSON.stringify(f)).join('\n'));
       const res = await capture(() => main(args));

@@ -57,13 +57,13 @@ describe('lmtrain demo --quick', () => {
     expect(m.sft.qa_exact_match).toBeGreaterThan(m.pretrain.qa_exact_match);
     // DPO: the implicit reward ranks held-out chosen answers first more often than chance.
     expect(m.sft.preference_accuracy).toBe(0.5);
-    expect(m.dpo.preference_accuracy).toBeGreaterThan(0.5);
+    expect(m.dpo.preference_accuracy).toBeGreaterThanOrEqual(0.7); // measured 0.767 (0.933 at full size)
     expect(m.reward.rm_accuracy).toBeGreaterThanOrEqual(0);
     // The reward model scored the earlier stages' answers once it existed (stage_metrics records).
     expect(Number.isFinite(m.pretrain.rm_score) && Number.isFinite(m.sft.rm_score)).toBe(true);
     // The exact-answer reward follows exact match: SFT answers earn more than pretraining's.
     expect(m.sft.reward).toBeGreaterThan(m.pretrain.reward);
-    for (const f of ['tokenizer.json', 'metrics.jsonl', 'report.html', 'data/corpus.jsonl', 'data/sft_train.jsonl', 'data/prefs_heldout.jsonl',
+    for (const f of ['tokenizer.json', 'metrics.jsonl', 'report.html', 'data/corpus.jsonl', 'data/sft_train.jsonl', 'data/prefs_heldout.jsonl', 'data/rl_prompts.jsonl',
       'pretrain/model.safetensors', 'sft/model.safetensors', 'reward/model.safetensors', 'dpo/model.safetensors'])
       expect(existsSync(join(dir, f)), f).toBe(true);
   });

@@ -119,7 +119,7 @@ describe('chat template and loss mask', () => {
 describe('built-in instruction task', () => {
   it('splits facts, not questions: no held-out fact appears in the SFT data; the corpus has them all', () => {
     const w = generateWorld(11, 10);
-    const { train, heldOut } = worldInstructions(w);
+    const { train, heldOut, heldOutRephrased } = worldInstructions(w);
     const key = (q: { country: string; fact: string }) => `${q.country}/${q.fact}`;
     const trainFacts = new Set(train.map(key));
     expect(heldOut.length).toBeGreaterThan(0);
@@ -130,6 +130,16 @@ describe('built-in instruction task', () => {
     expect(new Set(heldOut.map((q) => q.lang))).toEqual(new Set(['en', 'zh']));
     const corpus = worldCorpus(w, { documents: 3000 }).join('\n');
     for (const q of heldOut) expect(corpus.includes(q.response)).toBe(true);
-    expect(worldInstructions(w)).toEqual({ train, heldOut });
+    expect(worldInstructions(w)).toEqual({ train, heldOut, heldOutRephrased });
+  });
+  it('asks every held-out English fact once more in other words (RL prompts), never in held-out wording', () => {
+    const { train, heldOut, heldOutRephrased } = worldInstructions(generateWorld(11, 10));
+    const key = (q: { country: string; fact: string; lang: string }) => `${q.country}/${q.fact}/${q.lang}`;
+    expect(heldOutRephrased.map(key).sort()).toEqual(heldOut.filter((q) => q.lang === 'en').map(key).sort());
+    const heldPrompts = new Set(heldOut.map((q) => q.instruction));
+    for (const q of heldOutRephrased) {
+      expect(heldPrompts.has(q.instruction)).toBe(false);
+      expect(train.some((t) => t.response === q.response)).toBe(false);
+    }
   });
 });
