@@ -68,7 +68,7 @@ export function generate(model: GPT, prompt: number[], opts: GenerateOpts = {}):
 
 function nextFrom(model: GPT, ids: number[], fopts: Parameters<GPT['forward']>[1], s: SamplingOpts, rand: () => number): number {
   const row = tidy(() => {
-    const logits = model.forward(tensor(Int32Array.from(ids), [1, ids.length]), fopts);
+    const logits = model.forward(tensor(Int32Array.from(ids), [1, ids.length], 'int32', model.device), fopts);
     return slice(logits, 1, ids.length - 1, ids.length).toArray();
   });
   return sampleToken(row, s, rand());

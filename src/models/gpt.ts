@@ -123,7 +123,7 @@ export class GPT extends Module {
 
   newCache(B: number, maxLength = this.config.n_positions): KVCache {
     const c = this.config;
-    return new KVCache(c.n_layer, B, c.n_head, Math.min(maxLength, c.n_positions), c.n_embd / c.n_head);
+    return new KVCache(c.n_layer, B, c.n_head, Math.min(maxLength, c.n_positions), c.n_embd / c.n_head, this.device);
   }
 
   /** Forward FLOPs per token (weights, attention at context T), for throughput figures. */

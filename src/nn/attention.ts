@@ -2,6 +2,7 @@
 import { Module } from './module.js';
 import { Dropout, Linear } from './layers.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { Device } from '../tensor/tensor.js';
 import { zeros } from '../tensor/creation.js';
 import { keep } from '../tensor/scope.js';
 import { permute, reshape, slice, addToSlice } from '../ops/shape.js';
@@ -11,9 +12,9 @@ import { attention } from '../ops/attention.js';
 export class LayerKV {
   readonly k: Tensor;
   readonly v: Tensor;
-  constructor(B: number, NH: number, Tmax: number, HS: number) {
-    this.k = keep(zeros([B, NH, Tmax, HS]));
-    this.v = keep(zeros([B, NH, Tmax, HS]));
+  constructor(B: number, NH: number, Tmax: number, HS: number, device: Device = 'cpu') {
+    this.k = keep(zeros([B, NH, Tmax, HS], 'float32', device));
+    this.v = keep(zeros([B, NH, Tmax, HS], 'float32', device));
   }
   dispose(): void {
     this.k.dispose();
@@ -25,8 +26,8 @@ export class LayerKV {
 export class KVCache {
   length = 0;
   readonly layers: LayerKV[];
-  constructor(readonly nLayer: number, readonly B: number, readonly NH: number, readonly Tmax: number, readonly HS: number) {
-    this.layers = Array.from({ length: nLayer }, () => new LayerKV(B, NH, Tmax, HS));
+  constructor(readonly nLayer: number, readonly B: number, readonly NH: number, readonly Tmax: number, readonly HS: number, device: Device = 'cpu') {
+    this.layers = Array.from({ length: nLayer }, () => new LayerKV(B, NH, Tmax, HS, device));
   }
   dispose(): void {
     this.layers.forEach((l) => l.dispose());

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from './module.js';
 import { Dropout, Linear } from './layers.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type Device } from '../tensor/tensor.js';
 import { tensor, uniform, zeros } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
@@ -225,7 +225,7 @@ export function loadLoraAdapter(model: Module, dir: string): LoraConfig {
     if (!s) throw new DataError(`missing adapter tensor '${key}'`, file);
     if (s.shape.length !== p.ndim || s.shape.some((d, i) => d !== p.shape[i]))
       throw new DataError(`'${key}' is ${shapeStr(s.shape)} in the file, ${shapeStr(p.shape)} in the model`, file);
-    tidy(() => assign(p, fromStored(s.data, p.shape)));
+    tidy(() => assign(p, fromStored(s.data, p.shape, p.device)));
     seen.add(key);
   }
   const extra = [...st.keys()].filter((k) => !seen.has(k));
@@ -233,6 +233,6 @@ export function loadLoraAdapter(model: Module, dir: string): LoraConfig {
   return cfg;
 }
 
-function fromStored(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
-  return tensor(data instanceof Float32Array ? data : Float32Array.from(data), shape);
+function fromStored(data: Float32Array | Int32Array, shape: readonly number[], device: Device): Tensor {
+  return tensor(data instanceof Float32Array ? data : Float32Array.from(data), shape, 'float32', device);
 }

@@ -11,7 +11,7 @@
  * per example: a packed example then computes exactly what it computes alone.
  */
 import { ArgumentError } from '../errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type Device } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { IGNORE } from './chat_template.js';
 
@@ -97,7 +97,7 @@ export function collatePacked(rows: readonly (readonly TokenizedExample[])[], T:
  * causal part is left to the kernel. Pads form one segment of their own, so every query
  * sees at least itself and no softmax row is empty.
  */
-export function blockDiagonalBias(segments: Int32Array, B: number, T: number): Tensor {
+export function blockDiagonalBias(segments: Int32Array, B: number, T: number, device: Device = 'cpu'): Tensor {
   if (segments.length !== B * T) throw new ArgumentError(`blockDiagonalBias: ${segments.length} segment ids for B*T = ${B * T}`);
   const out = new Float32Array(B * T * T);
   for (let b = 0; b < B; b++) {
@@ -108,15 +108,15 @@ export function blockDiagonalBias(segments: Int32Array, B: number, T: number): T
       for (let j = 0; j <= i; j++) if (seg[j] !== seg[i]) row[j] = -Infinity;
     }
   }
-  return tensor(out, [B, 1, T, T]);
+  return tensor(out, [B, 1, T, T], 'float32', device);
 }
 
 /** The tensors GPT.forward takes for a batch: ids, labels, and for packed rows positions and bias. */
-export function batchTensors(b: SftBatch): { ids: Tensor; labels: Tensor; positionIds: Tensor | null; attnBias: Tensor | null } {
+export function batchTensors(b: SftBatch, device: Device = 'cpu'): { ids: Tensor; labels: Tensor; positionIds: Tensor | null; attnBias: Tensor | null } {
   return {
-    ids: tensor(b.ids, [b.B, b.T]),
-    labels: tensor(b.labels, [b.B, b.T]),
-    positionIds: b.positionIds ? tensor(b.positionIds, [b.B, b.T]) : null,
-    attnBias: b.segments ? blockDiagonalBias(b.segments, b.B, b.T) : null,
+    ids: tensor(b.ids, [b.B, b.T], 'int32', device),
+    labels: tensor(b.labels, [b.B, b.T], 'int32', device),
+    positionIds: b.positionIds ? tensor(b.positionIds, [b.B, b.T], 'int32', device) : null,
+    attnBias: b.segments ? blockDiagonalBias(b.segments, b.B, b.T, device) : null,
   };
 }

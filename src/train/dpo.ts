@@ -12,6 +12,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { withPolicyAndReference } from './session.js';
 import { GPT } from '../models/gpt.js';
 import { tensor } from '../tensor/creation.js';
+import type { Device } from '../tensor/tensor.js';
 import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
 import { slice } from '../ops/shape.js';
@@ -41,6 +42,8 @@ export interface DpoConfig {
    * block without its attention, and ln_f); everything is trained when absent.
    */
   trainable?: string;
+  /** Where policy and reference live (cpu when absent). */
+  device?: Device;
   /** Pairs per step. */
   batchSize: number;
   seed: number;
@@ -115,6 +118,7 @@ export function runDpo(cfg: DpoConfig): DpoResult {
     const before = evaluate();
     // 2. training: a seeded shuffled pass over the pairs per epoch
     const sampler = new IndexSampler(train.length, Math.min(cfg.batchSize, train.length), cfg.seed);
+    const vec = (xs: number[]) => tensor(Float32Array.from(xs), [xs.length], 'float32', policy.device);
     const task = {
       model: policy,
       nextBatch: () => sampler.next(),
@@ -124,9 +128,9 @@ export function runDpo(cfg: DpoConfig): DpoResult {
         const n = idx.length;
         return dpoLoss(cfg.loss, {
           policyChosen: slice(lp, 0, 0, n), policyRejected: slice(lp, 0, n, 2 * n),
-          refChosen: tensor(Float32Array.from(idx, (i) => refC[i]), [n]), refRejected: tensor(Float32Array.from(idx, (i) => refR[i]), [n]),
-          chosenLengths: tensor(Float32Array.from(idx, (i) => Math.max(1, train[i].chosen.length)), [n]),
-          rejectedLengths: tensor(Float32Array.from(idx, (i) => Math.max(1, train[i].rejected.length)), [n]),
+          refChosen: vec(idx.map((i) => refC[i])), refRejected: vec(idx.map((i) => refR[i])),
+          chosenLengths: vec(idx.map((i) => Math.max(1, train[i].chosen.length))),
+          rejectedLengths: vec(idx.map((i) => Math.max(1, train[i].rejected.length))),
         }, { beta: cfg.beta, gamma: cfg.gamma, labelSmoothing: cfg.labelSmoothing, sftWeight: cfg.sftWeight }).loss;
       },
       tokens: (idx: number[]) => idx.reduce((s, i) => s + train[i].chosen.ids.length + train[i].rejected.ids.length, 0),
@@ -139,7 +143,7 @@ export function runDpo(cfg: DpoConfig): DpoResult {
       tokenizerJson: tok.toJSONString(),
     };
     return trainAndCompare(task, { stage: `dpo-${cfg.loss}`, outDir: cfg.outDir, progress: cfg.progress, ...cfg.trainer }, before, evaluate);
-  }, { trainable: cfg.trainable, who: 'dpo' });
+  }, { trainable: cfg.trainable, who: 'dpo', device: cfg.device });
 }
 
 export interface KtoConfig extends Omit<DpoConfig, 'pairs' | 'evalPairs' | 'loss' | 'gamma' | 'labelSmoothing'> {
@@ -168,7 +172,7 @@ export function runKto(cfg: KtoConfig): DpoResult {
       nextBatch: () => sampler.next(),
       loss: (idx: number[]) => {
         const lp = completionLogprobs(policy, batchCompletions(idx.map((i) => items[i]), tok.padId));
-        const ref = tensor(Float32Array.from(idx, (i) => refLp[i]), [idx.length]);
+        const ref = tensor(Float32Array.from(idx, (i) => refLp[i]), [idx.length], 'float32', policy.device);
         // z: the batch's mean log-ratio, detached and clamped at 0 (a simple KL estimate).
         const lpa = lp.toArray();
         const z = idx.reduce((s, i, k) => s + (lpa[k] - refLp[i]), 0) / idx.length;
@@ -181,5 +185,5 @@ export function runKto(cfg: KtoConfig): DpoResult {
       tokenizerJson: tok.toJSONString(),
     };
     return trainAndCompare(task, { stage: 'kto', outDir: cfg.outDir, progress: cfg.progress, ...cfg.trainer }, before, evaluate);
-  }, { trainable: cfg.trainable, who: 'kto' });
+  }, { trainable: cfg.trainable, who: 'kto', device: cfg.device });
 }

@@ -47,6 +47,7 @@ export function runGrpo(partial: Partial<GrpoConfig> & Pick<GrpoConfig, 'init' |
   const kl = KL_ESTIMATORS[cfg.klEstimator];
   return withRlSession(cfg.init, cfg.outDir, (s) => {
     const { tok, policy, reference } = s;
+    const dev = policy.device;
     const t0 = Date.now();
     const rand = seededUniform(cfg.seed);
     const rng = new Rng(cfg.seed + 1);
@@ -82,8 +83,8 @@ export function runGrpo(partial: Partial<GrpoConfig> & Pick<GrpoConfig, 'init' |
             tidy(() => {
               const b = batchCompletions(mb.map((i) => items[i]), tok.padId);
               const { logp, mask } = tokenLogprobs(policy, b);
-              const pol = ppoPolicyLoss(logp, padRows(mb.map((i) => oldLp[i]), b), padRows(mb.map((i) => adv[i]), b), mask, cfg.clip);
-              const loss = cfg.klCoef > 0 ? add(pol.loss, affine(k3Kl(logp, padRows(mb.map((i) => refLp[i]), b), mask), cfg.klCoef)) : pol.loss;
+              const pol = ppoPolicyLoss(logp, padRows(mb.map((i) => oldLp[i]), b, dev), padRows(mb.map((i) => adv[i]), b, dev), mask, cfg.clip);
+              const loss = cfg.klCoef > 0 ? add(pol.loss, affine(k3Kl(logp, padRows(mb.map((i) => refLp[i]), b, dev), mask), cfg.klCoef)) : pol.loss;
               clipFr.push(pol.clipFraction);
               pLoss.push(pol.loss.item());
               backward(loss);
@@ -100,5 +101,5 @@ export function runGrpo(partial: Partial<GrpoConfig> & Pick<GrpoConfig, 'init' |
       opt.dispose();
     }
     return finishRl(s, 'grpo', cfg, evalPrompts, before, history, t0);
-  }, { trainable: cfg.trainable, who: 'grpo' });
+  }, { trainable: cfg.trainable, who: 'grpo', device: cfg.device });
 }

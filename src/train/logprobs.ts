@@ -39,8 +39,9 @@ export function batchCompletions(items: readonly EncodedCompletion[], padId: num
 
 /** (B) summed log-probs of the labelled tokens (differentiable through the model). */
 export function completionLogprobs(model: GPT, b: CompletionBatch): Tensor {
-  const logits = model.forward(tensor(b.ids, [b.B, b.T]));
-  const nll = crossEntropy(logits, tensor(b.labels, [b.B, b.T]), { reduction: 'none' }); // (B, T)
+  const dev = model.device;
+  const logits = model.forward(tensor(b.ids, [b.B, b.T], 'int32', dev));
+  const nll = crossEntropy(logits, tensor(b.labels, [b.B, b.T], 'int32', dev), { reduction: 'none' }); // (B, T)
   return affine(sum(nll, { axis: 1 }), -1);
 }
 
@@ -67,11 +68,11 @@ export function completionFromIds(promptIds: ArrayLike<number>, completionIds: A
  * 0 where unlabelled, and the label mask (B, T) float 0/1 (constant). Differentiable in logits.
  */
 export function tokenLogprobsFromLogits(logits: Tensor, b: CompletionBatch): { logp: Tensor; mask: Tensor } {
-  const nll = crossEntropy(logits, tensor(b.labels, [b.B, b.T]), { reduction: 'none' }); // (B, T)
-  return { logp: affine(nll, -1), mask: tensor(Float32Array.from(b.labels, (l) => (l === -100 ? 0 : 1)), [b.B, b.T]) };
+  const nll = crossEntropy(logits, tensor(b.labels, [b.B, b.T], 'int32', logits.device), { reduction: 'none' }); // (B, T)
+  return { logp: affine(nll, -1), mask: tensor(Float32Array.from(b.labels, (l) => (l === -100 ? 0 : 1)), [b.B, b.T], 'float32', logits.device) };
 }
 
 /** (B, T) per-token log-probs of the labelled tokens and their mask (RL: PPO, GRPO). */
 export function tokenLogprobs(model: GPT, b: CompletionBatch): { logp: Tensor; mask: Tensor } {
-  return tokenLogprobsFromLogits(model.forward(tensor(b.ids, [b.B, b.T])), b);
+  return tokenLogprobsFromLogits(model.forward(tensor(b.ids, [b.B, b.T], 'int32', model.device)), b);
 }

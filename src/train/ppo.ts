@@ -15,7 +15,7 @@ import { ArgumentError } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { GPT } from '../models/gpt.js';
 import { Linear } from '../nn/layers.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Device, Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { backward, noGrad } from '../autograd/graph.js';
@@ -52,6 +52,8 @@ export interface RlConfig {
   outDir?: string;
   /** Train only the policy parameters matching this RegExp source, or 'top-mlp' (see session.ts); all when absent. */
   trainable?: string;
+  /** Where policy, reference and value head live (cpu when absent); a reward model stays where it was loaded. */
+  device?: Device;
   // rollout
   /** Iterations of rollout + update. */
   iterations: number;
@@ -118,7 +120,7 @@ export function checkRlConfig(name: string, c: RlConfig): void {
 }
 
 /** Locks the output folder, loads the policy and a frozen reference from `init`, frees all after. */
-export function withRlSession<T>(init: string, outDir: string | undefined, fn: (s: RlSession) => T, opts: { trainable?: string; who?: string } = {}): T {
+export function withRlSession<T>(init: string, outDir: string | undefined, fn: (s: RlSession) => T, opts: { trainable?: string; who?: string; device?: Device } = {}): T {
   return withPolicyAndReference(init, outDir, ({ tok, policy, reference }) => {
     const template = new ChatMLTemplate();
     const metrics = outDir ? new MetricsWriter(join(outDir, 'metrics.jsonl')) : null;
@@ -147,7 +149,7 @@ export function sampleCompletions(s: Pick<RlSession, 'tok' | 'policy' | 'stops' 
         let T = promptIds.length;
         while (true) {
           const rows = tidy(() => {
-            const logits = model.forward(tensor(Int32Array.from(feed), [n, T]), { cache }); // (n, T, V)
+            const logits = model.forward(tensor(Int32Array.from(feed), [n, T], 'int32', model.device), { cache }); // (n, T, V)
             return slice(logits, 1, T - 1, T).toArray();
           });
           const V = model.config.vocab_size;
@@ -208,10 +210,10 @@ export function evaluateRewards(s: RlSession, prompts: readonly string[], reward
 }
 
 /** Per-row arrays (each the length of its row) padded into one (B, T) tensor. */
-export function padRows(rows: readonly ArrayLike<number>[], b: CompletionBatch): Tensor {
+export function padRows(rows: readonly ArrayLike<number>[], b: CompletionBatch, device: Device = 'cpu'): Tensor {
   const out = new Float32Array(b.B * b.T);
   rows.forEach((r, i) => out.set(Array.from(r).slice(0, b.T), i * b.T));
-  return tensor(out, [b.B, b.T]);
+  return tensor(out, [b.B, b.T], 'float32', device);
 }
 
 /** (B, T) token log-probs of a model as per-row arrays (no gradient). */
@@ -267,7 +269,7 @@ export const defaultPpoConfig: Omit<PpoConfig, 'init' | 'prompts' | 'reward'> = 
 
 /** Logits and values (B, T) in one forward of the shared backbone. */
 function policyAndValue(policy: GPT, head: Linear, b: CompletionBatch): { logits: Tensor; values: Tensor } {
-  const h = policy.forwardHidden(tensor(b.ids, [b.B, b.T])); // (B, T, C)
+  const h = policy.forwardHidden(tensor(b.ids, [b.B, b.T], 'int32', policy.device)); // (B, T, C)
   const C = policy.config.n_embd;
   const flat = reshape(h, [b.B * b.T, C]);
   const logits = reshape(matmul(flat, policy.wte.weight, { transB: true }), [b.B, b.T, policy.config.vocab_size]);
@@ -280,13 +282,14 @@ export function runPpo(partial: Partial<PpoConfig> & Pick<PpoConfig, 'init' | 'p
   const kl = KL_ESTIMATORS[cfg.klEstimator];
   return withRlSession(cfg.init, cfg.outDir, (s) => {
     const { tok, policy, reference } = s;
+    const dev = policy.device;
     const t0 = Date.now();
     const rand = seededUniform(cfg.seed);
     const rng = new Rng(cfg.seed + 1);
     const cursor = new PromptCursor(cfg.prompts.length, cfg.seed);
     const evalPrompts = cfg.evalPrompts ?? [];
     const before = evaluateRewards(s, evalPrompts, cfg.reward, cfg);
-    const head = new Linear(policy.config.n_embd, 1, { std: 0 }); // values start at 0
+    const head = new Linear(policy.config.n_embd, 1, { std: 0 }).to(dev); // values start at 0
     const opt = new AdamW([...policy.trainableParameters(), ...head.trainableParameters()], { lr: cfg.lr, weightDecay: 0 });
     const bar = new ProgressBar('ppo', cfg.iterations, process.stderr, cfg.progress);
     const history: RlIterationMetrics[] = [];
@@ -340,8 +343,8 @@ export function runPpo(partial: Partial<PpoConfig> & Pick<PpoConfig, 'init' | 'p
               const b = batchCompletions(mb.map((i) => items[i]), tok.padId);
               const pv = policyAndValue(policy, head, b);
               const { logp, mask } = tokenLogprobsFromLogits(pv.logits, b);
-              const pol = ppoPolicyLoss(logp, padRows(mb.map((i) => oldLp[i]), b), padRows(mb.map((i) => adv[i]), b), mask, cfg.clip);
-              const val = ppoValueLoss(pv.values, padRows(mb.map((i) => oldV[i]), b), padRows(mb.map((i) => gaes[i].returns), b), mask, cfg.valueClip);
+              const pol = ppoPolicyLoss(logp, padRows(mb.map((i) => oldLp[i]), b, dev), padRows(mb.map((i) => adv[i]), b, dev), mask, cfg.clip);
+              const val = ppoValueLoss(pv.values, padRows(mb.map((i) => oldV[i]), b, dev), padRows(mb.map((i) => gaes[i].returns), b, dev), mask, cfg.valueClip);
               const loss = add(pol.loss, affine(val, cfg.vfCoef));
               clipFr.push(pol.clipFraction);
               pLoss.push(pol.loss.item());
@@ -361,7 +364,7 @@ export function runPpo(partial: Partial<PpoConfig> & Pick<PpoConfig, 'init' | 'p
       head.dispose();
     }
     return finishRl(s, 'ppo', cfg, evalPrompts, before, history, t0);
-  }, { trainable: cfg.trainable, who: 'ppo' });
+  }, { trainable: cfg.trainable, who: 'ppo', device: cfg.device });
 }
 
 /** One iteration's metrics record, written to metrics.jsonl and the progress bar. */

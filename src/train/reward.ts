@@ -21,7 +21,7 @@ import { lastTokenHidden } from '../models/heads.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { restrictTrainable, topMlpPattern } from './session.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Device, Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
@@ -71,7 +71,7 @@ export class RewardModel extends Module {
 
   /** (B) rewards, differentiable through head and backbone. */
   forwardScores(batch: RewardBatch): Tensor {
-    const h = this.backbone.forwardHidden(tensor(batch.ids, [batch.B, batch.T])); // (B, T, C)
+    const h = this.backbone.forwardHidden(tensor(batch.ids, [batch.B, batch.T], 'int32', this.device)); // (B, T, C)
     const r = this.reward_head.forward(lastTokenHidden(h, batch.lengths)); // (B, 1)
     return reshape(r, [batch.B]);
   }
@@ -159,7 +159,7 @@ export function bradleyTerryLoss(rc: Tensor, rr: Tensor, center = 0): Tensor {
 /** Logistic loss on binary feedback: mean -log sigmoid(s * r), s = +1 (good) / -1 (bad); plus centre * mean(r)^2. */
 export function feedbackLoss(r: Tensor, labels: readonly boolean[], center = 0): Tensor {
   if (labels.length !== r.size) throw new ArgumentError(`feedbackLoss: ${labels.length} labels for ${r.size} rewards`);
-  const signs = tensor(Float32Array.from(labels, (l) => (l ? 1 : -1)), [labels.length]);
+  const signs = tensor(Float32Array.from(labels, (l) => (l ? 1 : -1)), [labels.length], 'float32', r.device);
   const nll = affine(mean(logSigmoid(mul(r, signs))), -1);
   return center > 0 ? add(nll, affine(square(mean(r)), center)) : nll;
 }
@@ -215,6 +215,8 @@ export interface RewardTrainConfig {
    * "backbone.blocks.1.mlp.fc.weight"), or 'top-mlp'; the reward head always trains.
    */
   trainable?: string;
+  /** Where the reward model trains (cpu when absent). */
+  device?: Device;
   trainer: Partial<TrainerConfig>;
   progress: boolean;
 }
@@ -233,6 +235,7 @@ export function runReward(cfg: RewardTrainConfig): RewardResult {
   try {
     const model = RewardModel.fromGpt(cfg.init);
     try {
+      model.to(cfg.device ?? 'cpu');
       if (cfg.trainable !== undefined) {
         const pattern = cfg.trainable === 'top-mlp' ? topMlpPattern(model.config.n_layer, 'backbone.') : cfg.trainable;
         restrictTrainable(model, pattern, 'reward');

@@ -10,6 +10,7 @@ import { GPT } from '../models/gpt.js';
 import { acquireOutputLock } from '../io/checkpoint.js';
 import { ArgumentError } from '../errors.js';
 import type { Module } from '../nn/module.js';
+import type { Device } from '../tensor/tensor.js';
 
 export interface Session { tok: Tokenizer; policy: GPT; reference: GPT; maxLen: number }
 
@@ -38,7 +39,7 @@ export function restrictTrainable(model: Module, pattern: string, who: string): 
 /** `--trainable top-mlp`: the top block without its attention (ln1, ln2, the MLP) and ln_f; `prefix` for a GPT inside another module. */
 export const topMlpPattern = (nLayer: number, prefix = ''): string => `^${prefix.replace(/\./g, '\\.')}(blocks\\.${nLayer - 1}\\.(ln1|ln2|mlp)\\.|ln_f\\.)`;
 
-export function withPolicyAndReference<T>(init: string, outDir: string | undefined, fn: (s: Session) => T, opts: { trainable?: string; who?: string } = {}): T {
+export function withPolicyAndReference<T>(init: string, outDir: string | undefined, fn: (s: Session) => T, opts: { trainable?: string; who?: string; device?: Device } = {}): T {
   const lock = outDir ? (mkdirSync(outDir, { recursive: true }), acquireOutputLock(outDir)) : null;
   try {
     const tok = Tokenizer.loadSync(join(init, 'tokenizer.json'));
@@ -46,6 +47,8 @@ export function withPolicyAndReference<T>(init: string, outDir: string | undefin
     const reference = GPT.fromCheckpoint(init).eval();
     reference.parameters().forEach((p) => (p.requiresGrad = false));
     try {
+      policy.to(opts.device ?? 'cpu');
+      reference.to(opts.device ?? 'cpu');
       if (opts.trainable !== undefined)
         restrictTrainable(policy, opts.trainable === 'top-mlp' ? topMlpPattern(policy.config.n_layer) : opts.trainable, opts.who ?? 'train');
       return fn({ tok, policy, reference, maxLen: policy.config.n_positions });

@@ -23,7 +23,7 @@ import { GPT } from '../models/gpt.js';
 import { crossEntropy } from '../ops/cross_entropy.js';
 import { tidy, memory } from '../tensor/scope.js';
 import { manualSeed } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Device, Tensor } from '../tensor/tensor.js';
 import { generate } from '../generate/generate.js';
 import { applyLora, mergeLora, saveLoraAdapter, defaultLoraConfig, type LoraConfig } from '../nn/lora.js';
 import { saveCheckpoint, acquireOutputLock } from '../io/checkpoint.js';
@@ -34,6 +34,8 @@ import { Trainer, type TrainerConfig, type TrainTask, type TrainSummary } from '
 export interface SftConfig {
   /** Checkpoint folder of the pretrained GPT (config.json, model.safetensors, tokenizer.json). */
   init: string;
+  /** Where the model trains (cpu when absent); checkpoints are written the same either way. */
+  device?: Device;
   /** SFT JSONL: {"instruction","input"?,"response"} or {"messages":[...]} per line. */
   data: string;
   /** Held-out SFT JSONL for evaluation (loss and exact match). */
@@ -150,6 +152,8 @@ function sftLocked(cfg: SftConfig): SftResult {
       loraCfg = { ...defaultLoraConfig, ...cfg.lora };
       applyLora(model, loraCfg);
     }
+    // Adapters are made on the CPU like the checkpoint, then everything moves together.
+    model.to(cfg.device ?? 'cpu');
 
     // 3. batches: a seeded shuffle per epoch; the cursor is (epoch, position)
     let epoch = 0, pos = 0, order = shuffled(train.examples.length, cfg.seed, 0);
@@ -178,7 +182,7 @@ function sftLocked(cfg: SftConfig): SftResult {
       return b;
     };
     const lossOf = (b: SftBatch, reduction: 'mean' | 'sum' = 'mean'): Tensor => {
-      const t = batchTensors(b);
+      const t = batchTensors(b, model.device);
       return crossEntropy(model.forward(t.ids, { positionIds: t.positionIds, attnBias: t.attnBias }), t.labels, { reduction });
     };
 

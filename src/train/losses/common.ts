@@ -13,7 +13,7 @@ import { zeros } from '../../tensor/creation.js';
  */
 export function logSigmoid(x: Tensor): Tensor {
   const col = reshape(x, [x.size, 1]);
-  const pair = concat([zeros([x.size, 1]), col], 1);
+  const pair = concat([zeros([x.size, 1], 'float32', x.device), col], 1);
   return reshape(slice(logSoftmax(pair), 1, 1, 2), x.shape);
 }
 /** softplus(x) = log(1 + e^x) = -log sigmoid(-x). */

@@ -21,8 +21,8 @@ export function ktoLoss(policy: Tensor, ref: Tensor, desirable: ArrayLike<number
   const r = sub(policy, ref);
   const lD = o.lambdaDesirable ?? 1, lU = o.lambdaUndesirable ?? 1;
   // sign +1 for desirable, -1 for undesirable: both become 1 - sigmoid(beta * sign * (r - z)).
-  const sign = tensor(Float32Array.from(desirable, (d) => (d ? 1 : -1)), [policy.size]);
-  const weight = tensor(Float32Array.from(desirable, (d) => (d ? lD : lU)), [policy.size]);
+  const sign = tensor(Float32Array.from(desirable, (d) => (d ? 1 : -1)), [policy.size], 'float32', policy.device);
+  const weight = tensor(Float32Array.from(desirable, (d) => (d ? lD : lU)), [policy.size], 'float32', policy.device);
   const s = stableSigmoid(mul(affine(r, o.beta, -o.beta * z), sign));
   return mean(mul(weight, add(affine(s, -1), 1)));
 }
