@@ -15,6 +15,7 @@ import { Tokenizer } from '../tokenizer/index.js';
 import { loadBackbone, SequenceClassifier } from '../models/heads.js';
 import { Bert } from '../models/bert.js';
 import { tensor } from '../tensor/creation.js';
+import type { Device } from '../tensor/tensor.js';
 import { tidy } from '../tensor/scope.js';
 import { manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/graph.js';
@@ -40,6 +41,8 @@ export interface ClassifyConfig {
   /** Dropout before the head. */
   dropout: number;
   seed: number;
+  /** Where the classifier trains (cpu when absent). */
+  device?: Device;
   trainer: Partial<TrainerConfig>;
   progress: boolean;
 }
@@ -110,7 +113,8 @@ export function predictProbs(c: Classifier, texts: readonly string[], batchSize 
       for (let i = 0; i < texts.length; i += batchSize) {
         const seqs = texts.slice(i, i + batchSize).map((t) => encodeForClassifier(c.tok, bert, t, c.maxLen));
         const b = collate(seqs, [], c.tok.padId);
-        const logits = tidy(() => c.model.forward(tensor(b.ids, [b.B, b.T]), tensor(b.mask, [b.B, b.T]), b.lengths).toArray());
+        const dev = c.model.device;
+        const logits = tidy(() => c.model.forward(tensor(b.ids, [b.B, b.T], 'int32', dev), tensor(b.mask, [b.B, b.T], 'float32', dev), b.lengths).toArray());
         const K = c.labels.length;
         for (let r = 0; r < b.B; r++) {
           const row = Array.from(logits.subarray(r * K, (r + 1) * K));
@@ -151,6 +155,13 @@ export function trainClassifier(partial: Partial<ClassifyConfig> & Pick<Classify
   if (!tokenizerJson) { backbone.dispose(); throw new DataError('the checkpoint has no tokenizer.json', cfg.init); }
   const tok = Tokenizer.fromJSON(tokenizerJson, join(cfg.init, 'tokenizer.json'));
   const model = new SequenceClassifier(backbone, labels, { dropout: cfg.dropout });
+  const dev = cfg.device ?? 'cpu';
+  try {
+    model.to(dev);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const maxLen = Math.min(cfg.maxLen, backbone.config.n_positions);
   const bert = backbone instanceof Bert;
   const seqs = train.map((e) => encodeForClassifier(tok, bert, e.text, maxLen));
@@ -170,7 +181,7 @@ export function trainClassifier(partial: Partial<ClassifyConfig> & Pick<Classify
   const task: TrainTask<Batch> = {
     model,
     nextBatch,
-    loss: (b) => crossEntropy(model.forward(tensor(b.ids, [b.B, b.T]), tensor(b.mask, [b.B, b.T]), b.lengths), tensor(b.y, [b.B])),
+    loss: (b) => crossEntropy(model.forward(tensor(b.ids, [b.B, b.T], 'int32', dev), tensor(b.mask, [b.B, b.T], 'float32', dev), b.lengths), tensor(b.y, [b.B], 'int32', dev)),
     tokens: (b) => b.B,
     evaluate: ev ? () => {
       const m = evaluateClassifier(clf, ev.examples, ev.file);

@@ -1,4 +1,4 @@
-// The trainers beyond pretraining (SFT, DPO, KTO, reward model, PPO, GRPO) and generation on
+// The trainers beyond pretraining (SFT, DPO, KTO, reward model, PPO, GRPO, classifier) and generation on
 // --device cuda: where a GPU is usable, two steps of each on CUDA match the same two steps on
 // the CPU; without one, asking for CUDA is a DeviceError that says why, and nothing leaks.
 import { describe, expect, it, beforeAll } from 'vitest';
@@ -12,6 +12,8 @@ import { runPretrain } from '../../src/train/pretrain.js';
 import { runSft } from '../../src/train/sft.js';
 import { runDpo, runKto } from '../../src/train/dpo.js';
 import { runReward } from '../../src/train/reward.js';
+import { runClassify } from '../../src/train/classify.js';
+import { sentimentTask } from '../../src/pipeline/tasks.js';
 import { runPpo } from '../../src/train/ppo.js';
 import { runGrpo } from '../../src/train/grpo.js';
 import { exactAnswerReward } from '../../src/train/rewards.js';
@@ -26,6 +28,7 @@ const inst = worldInstructions(world, { chinese: false, kinds: ['capital', 'lead
 const prefs = worldPreferences(world, { perFact: 1, attrs: ['capital', 'leader'] });
 const prompts = inst.train.slice(0, 4).map((q) => q.instruction);
 const reward = exactAnswerReward(world);
+const sentiment = sentimentTask(1, { train: 40, dev: 8, test: 8, unlabeled: 0 });
 const dir = mkdtempSync(join(tmpdir(), 'lmt-dev-'));
 let sft = '';
 
@@ -55,14 +58,15 @@ function trainAll(device: Device): { dirs: Record<string, string>; metrics: Reco
   const rl = { init: sft, prompts, evalPrompts: prompts.slice(0, 2), reward: varied, iterations: 1, maxNewTokens: 6, lr: 1e-3, seed: 1, samples: 0, evalSamples: 2, device, progress: false };
   const p = runPpo({ ...rl, outDir: out('ppo'), batchSize: 4, minibatchSize: 4, epochs: 1 });
   const g = runGrpo({ ...rl, outDir: out('grpo'), batchSize: 2, groupSize: 2, minibatchSize: 4 });
+  const c = runClassify({ init: join(dir, 'base'), train: sentiment.train, eval: sentiment.test, labels: sentiment.labels, outDir: out('classify'), dropout: 0, batchSize: 4, seed: 1, device, trainer: steps, progress: false });
   const m = GPT.fromCheckpoint(out('dpo')).to(device);
   const ids = generate(m, [1, 2, 3], { temperature: 0, maxNewTokens: 5 });
   m.dispose();
   return {
-    dirs: { sft: out('sft'), dpo: out('dpo'), kto: out('kto'), reward: out('reward'), ppo: out('ppo'), grpo: out('grpo') },
+    dirs: { sft: out('sft'), dpo: out('dpo'), kto: out('kto'), reward: out('reward'), ppo: out('ppo'), grpo: out('grpo'), classify: out('classify') },
     metrics: {
       dpo: [d.after.margin, d.summary.finalLoss], kto: [k.after.margin, k.summary.finalLoss], reward: [r.after.margin, r.after.rewardMean, r.summary.finalLoss],
-      ppo: [p.history[0].kl, p.history[0].entropy], grpo: [g.history[0].kl, g.history[0].entropy], generate: ids,
+      ppo: [p.history[0].kl, p.history[0].entropy], grpo: [g.history[0].kl, g.history[0].entropy], classify: [c.summary.finalLoss, c.eval!.accuracy], generate: ids,
     },
   };
 }
@@ -79,11 +83,12 @@ describe('trainers on --device cuda', () => {
       expect(() => runReward({ init: sft, pairs: prefs.train, batchSize: 4, seed: 1, device: 'cuda', trainer: steps, progress: false })).toThrow(DeviceError);
       expect(() => runPpo({ init: sft, prompts, reward, device: 'cuda', progress: false })).toThrow(DeviceError);
       expect(() => runGrpo({ init: sft, prompts, reward, device: 'cuda', progress: false })).toThrow(DeviceError);
+      expect(() => runClassify({ init: join(dir, 'base'), train: sentiment.train, device: 'cuda', progress: false })).toThrow(why);
       expect(memory().numBytes).toBe(before);
       const file = (name: string, rows: unknown[]) => { writeFileSync(join(dir, name), rows.map((r) => JSON.stringify(r)).join('\n')); return join(dir, name); };
       const pairs = file('prefs.jsonl', prefs.train), fb = file('fb.jsonl', pairsToFeedback(prefs.train)), pr = file('prompts.jsonl', prompts.map((prompt) => ({ prompt })));
       for (const cmd of [['sft', '--init', join(dir, 'base'), '--data', join(dir, 'sft.jsonl')], ['dpo', '--init', sft, '--data', pairs], ['kto', '--init', sft, '--data', fb],
-        ['reward', '--init', sft, '--data', pairs], ['ppo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr], ['grpo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr]])
+        ['reward', '--init', sft, '--data', pairs], ['classify', '--init', join(dir, 'base'), '--data', file('cls.jsonl', sentiment.train)], ['ppo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr], ['grpo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr]])
         await expect(main([...cmd, '--device', 'cuda', '--out', join(dir, 'y')])).rejects.toThrow(why);
       await expect(main(['generate', '--model', sft, '--prompt', 'The', '--device', 'cuda'])).rejects.toThrow(why);
     });
@@ -101,13 +106,14 @@ describe('trainers on --device cuda', () => {
       // Weights: the CUDA run's change from the starting checkpoint differs from the CPU run's by
       // under 1% of the change itself (Adam's first steps are nearly sign(g), so a gradient
       // within rounding of 0 may step either way: a mean, not a max).
-      const start = (name: string) => weights(name === 'sft' ? join(dir, 'base') : sft);
+      const start = (name: string) => weights(name === 'sft' || name === 'classify' ? join(dir, 'base') : sft);
       for (const name of Object.keys(cpu.dirs)) {
         const w0 = start(name), a = weights(cpu.dirs[name]), b = weights(gpu.dirs[name]);
         expect([...b.keys()].sort(), name).toEqual([...a.keys()].sort());
         let moved = 0, diff = 0;
         for (const [k, x] of a) {
-          const y = b.get(k)!, x0 = w0.get(k);
+          // A head's backbone is saved as backbone.*; a new head starts from nothing we compare against.
+          const y = b.get(k)!, x0 = w0.get(k) ?? w0.get(k.replace(/^backbone\./, ''));
           x.forEach((v, i) => { moved += Math.abs(v - (x0 ? x0[i] : 0)); diff += Math.abs(v - y[i]); expect(Number.isFinite(y[i])).toBe(true); });
         }
         console.log(`${name}: sum |cpu - start| ${moved.toExponential(3)}, sum |cuda - cpu| ${diff.toExponential(3)}`);
