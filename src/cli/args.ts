@@ -64,7 +64,7 @@ export function usage(cmd: string, spec: Record<string, OptionSpec>): string {
 /** For commands that run on the CPU only (so far): --device cpu or nothing. */
 export function requireCpu(cmd: string, device: unknown): void {
   if (device !== undefined && device !== 'cpu')
-    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (this command has no CUDA path yet: \`lmtrain pretrain\` and \`lmtrain bench train\` do)`);
+    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (this command has no CUDA path yet; pretrain, sft, reward, dpo, kto, ppo, grpo, classify, generate and bench train have one)`);
 }
 
 /**

@@ -11,7 +11,7 @@ const SPEC: Record<string, OptionSpec> = {
   all: { type: 'boolean', help: 'also KTO, BERT masked LM, T5 span corruption, a classifier, PPO and GRPO' },
   out: { type: 'string', help: 'output folder (runs/demo)' },
   seed: { type: 'number', help: 'world and training seed (1)' },
-  device: { type: 'string', help: 'cpu only (the demo has no CUDA path yet; pretrain and bench train do)' },
+  device: { type: 'string', help: 'cpu only (the demo has no CUDA path yet; the single-stage commands do)' },
   json: { type: 'boolean', help: 'print the table as JSON: {stages:[{name, seconds, metrics}], total_seconds}' },
 };
 
