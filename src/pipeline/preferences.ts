@@ -94,7 +94,12 @@ function shuffle<T>(xs: T[], r: () => number): T[] {
  */
 function balancedWrongs(questions: readonly WorldInstruction[], r: () => number): (string | undefined)[] {
   const groups = new Map<string, number[]>();
-  questions.forEach((q, i) => groups.set(`${q.fact}|${q.lang}`, [...(groups.get(`${q.fact}|${q.lang}`) ?? []), i]));
+  questions.forEach((q, i) => {
+    const key = `${q.fact}|${q.lang}`;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
   const out: (string | undefined)[] = new Array(questions.length);
   for (const idx of groups.values()) {
     let vals = idx.map((i) => questions[i].answer);

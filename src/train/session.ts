@@ -32,7 +32,8 @@ export function restrictTrainable(model: Module, pattern: string, who: string): 
   const kept = named.filter(([n]) => re.test(n)).map(([n]) => n);
   if (kept.length === 0)
     throw new ArgumentError(`${who}: --trainable /${pattern}/ matches no parameter (names look like ${named.slice(0, 3).map(([n]) => n).join(', ')})`);
-  for (const [n, p] of named) p.requiresGrad = kept.includes(n);
+  const keep = new Set(kept);
+  for (const [n, p] of named) p.requiresGrad = keep.has(n);
   return kept;
 }
 
