@@ -73,6 +73,25 @@ double max_err(const G& got, const R& ref) {
   return maxdiff / std::fmax(maxref, 1e-30);
 }
 
+// max_i |got_i - ref_i| / scale_i, where scale_i bounds the magnitude of the terms summed into
+// ref_i (for a dot product, sum |a_k b_k|). Float accumulation error is proportional to that
+// scale, not to |ref_i|, so an output whose sum cancels to nearly zero cannot fail a correct kernel.
+template <class G, class R, class S>
+double max_scaled_err(const G& got, const R& ref, const S& scale) {
+  if (got.size() != ref.size() || scale.size() != ref.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double r = (double)ref[i], g = (double)got[i];
+    if (std::isnan(g) && !std::isnan(r)) return INFINITY;
+    if (std::isinf(r) || std::isinf(g)) {
+      if (r != g) return INFINITY;
+      continue;
+    }
+    worst = std::fmax(worst, std::fabs(g - r) / std::fmax((double)scale[i], 1e-30));
+  }
+  return worst;
+}
+
 struct Stats {
   int checks = 0, failures = 0;
 };

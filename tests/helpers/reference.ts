@@ -15,6 +15,23 @@ export function maxRelErr(got: Arr, ref: Arr): number {
   return md / Math.max(mr, 1e-30);
 }
 
+/**
+ * max_i |got_i - ref_i| / scale_i, where scale_i bounds the magnitude of the terms summed into
+ * ref_i (for a dot product: sum |a_k b_k|). Float32 accumulation error is proportional to that
+ * scale, not to |ref_i|, so a sum that cancels to nearly zero cannot fail a correct kernel.
+ */
+export function maxScaledErr(got: Arr, ref: Arr, scale: Arr): number {
+  if (got.length !== ref.length || scale.length !== ref.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i], r = ref[i];
+    if (!Number.isFinite(r)) { if (g !== r) return Infinity; continue; }
+    if (!Number.isFinite(g)) return Infinity;
+    worst = Math.max(worst, Math.abs(g - r) / Math.max(scale[i], 1e-30));
+  }
+  return worst;
+}
+
 export function matmulRef(a: Arr, b: Arr, batch: number, M: number, N: number, K: number, ta: boolean, tb: boolean, bShared: boolean): Float64Array {
   const out = new Float64Array(batch * M * N);
   for (let p = 0; p < batch; p++)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matmul, tensor, tidy, ShapeError, DTypeError, zeros } from '../../src/index.js';
 import { randnArray } from '../helpers/rng.js';
-import { matmulRef, maxRelErr } from '../helpers/reference.js';
+import { matmulRef, maxRelErr, maxScaledErr } from '../helpers/reference.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 
 describe('matmul', () => {
@@ -16,10 +16,15 @@ describe('matmul', () => {
             const A = tensor(a, batch === 1 && bShared ? (ta ? [K, M] : [M, K]) : ta ? [batch, K, M] : [batch, M, K]);
             const B = tensor(b, bShared ? (tb ? [N, K] : [K, N]) : tb ? [batch, N, K] : [batch, K, N]);
             const C = matmul(A, B, { transA: ta, transB: tb });
-            worst = Math.max(worst, maxRelErr(C.toArray(), matmulRef(a, b, batch, M, N, K, ta, tb, bShared)));
+            const ref = matmulRef(a, b, batch, M, N, K, ta, tb, bShared);
+            // Error relative to sum_k |a_ik b_kj|: a 1x1 output whose dot product cancels
+            // (0.027 from terms summing to 54 in absolute value, seed 626573931) is still exact
+            // to float32 accumulation, and max|ref| would call it a 1e-4 error.
+            const scale = matmulRef(a.map(Math.abs), b.map(Math.abs), batch, M, N, K, ta, tb, bShared);
+            worst = Math.max(worst, maxScaledErr(C.toArray(), ref, scale));
           }
         }
-        console.log(`matmul ta=${ta} tb=${tb} max_rel_err ${worst.toExponential(2)}`);
+        console.log(`matmul ta=${ta} tb=${tb} max_scaled_err ${worst.toExponential(2)}`);
         expect(worst).toBeLessThan(1e-5);
       }));
     });
