@@ -9,7 +9,8 @@
 #      4096^3 and the gpt2-124m training shapes, flash SDPA forward+backward, memory-bound
 #      kernels), joined into one table by scripts/gpu_report.py.
 #   3. When a Node binary (.gpu-carry/node.xz), dist/ and the addon (.gpu-carry/lmtrain.node)
-#      are carried: the TS op suite on CUDA (scripts/cuda-ts-check.mjs) and `lmtrain bench
+#      are carried: the TS op suite on CUDA (scripts/cuda-ts-check.mjs), the demo's every stage
+#      on CUDA against the CPU at micro sizes (scripts/cuda-demo-check.mjs) and `lmtrain bench
 #      train --config gpt2-124m --seq-len 1024 --device cuda` against bench/torch_train.py
 #      (the same model and step in PyTorch eager) on the GPU.
 # The full report goes to $OUT (or ./gpu-check-out); the short table is printed last.
@@ -82,6 +83,9 @@ if [ -f .gpu-carry/node.xz ] && [ -f dist/index.js ] && [ -f .gpu-carry/lmtrain.
   mkdir -p build/Release && cp .gpu-carry/lmtrain.node build/Release/lmtrain.node
   /tmp/node --version
   timeout 120 /tmp/node scripts/cuda-ts-check.mjs > "$OUT/ts-cuda.txt" 2>&1; echo "ts cuda checks rc $?"
+  grep "FAIL" "$OUT/ts-cuda.txt" | head -20; tail -1 "$OUT/ts-cuda.txt"
+  stamp "Node: the demo's every stage on CUDA against the CPU (micro sizes)"
+  timeout 120 /tmp/node scripts/cuda-demo-check.mjs >> "$OUT/ts-cuda.txt" 2>&1; echo "demo check rc $?"
   grep "FAIL" "$OUT/ts-cuda.txt" | head -20; tail -1 "$OUT/ts-cuda.txt"
   stamp "training throughput: gpt2-124m, B 8, T 1024"
   steps=${GPU_CHECK_STEPS:-8}

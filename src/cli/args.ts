@@ -4,8 +4,8 @@
  * fill in anything not given on the command line. Unknown options are errors.
  */
 import { readFileSync } from 'node:fs';
-import { ArgumentError, DataError, DeviceError } from '../errors.js';
-import { native } from '../native/binding.js';
+import { ArgumentError, DataError } from '../errors.js';
+import { requireDevice, setMatmulPrecision } from '../ops/device.js';
 import type { Device } from '../tensor/tensor.js';
 
 export interface OptionSpec {
@@ -60,25 +60,33 @@ export function usage(cmd: string, spec: Record<string, OptionSpec>): string {
   return `usage: lmtrain ${cmd} [options]\n${lines.join('\n')}${file}`;
 }
 
-/** The CPU is the only device with kernels so far; anything else is a typed error naming the command. */
-/** For commands that run on the CPU only (so far): --device cpu or nothing. */
+/** For commands that run on the CPU only (bench kernels): --device cpu or nothing. */
 export function requireCpu(cmd: string, device: unknown): void {
   if (device !== undefined && device !== 'cpu')
-    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (this command has no CUDA path yet; pretrain, sft, reward, dpo, kto, ppo, grpo, classify, generate and bench train have one)`);
+    throw new ArgumentError(`${cmd}: --device must be cpu; got '${String(device)}' (this command times the CPU kernels; scripts/gpu-check.sh times the CUDA ones, and every training command takes --device cuda)`);
 }
+
+/** --device and --precision, shared by every command with a CUDA path. */
+export const DEVICE_OPTIONS: Record<string, OptionSpec> = {
+  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  precision: { type: 'string', help: 'CUDA matmuls: fp32 (default), or tf32 / bf16 on tensor cores (fp32 accumulation, weights and optimizer state)' },
+};
 
 /**
  * The device of a command with a CUDA path: --device, else LMT_DEVICE, else cpu. (The CUDA
  * kernels have not yet run on a GPU in this project's checks, so cpu stays the default until
- * they have.) 'cuda' where CUDA is unusable is a DeviceError that says why.
+ * they have.) 'cuda' where CUDA is unusable is a DeviceError that says why. --precision sets
+ * the CUDA matmul precision for the command (main() puts fp32 back when it ends); on the CPU
+ * only fp32 exists, so anything else there is an ArgumentError rather than a silent no-op.
  */
-export function resolveDevice(cmd: string, flag: unknown): Device {
+export function resolveDevice(cmd: string, flag: unknown, precision?: unknown): Device {
   const d = flag ?? process.env.LMT_DEVICE ?? 'cpu';
   if (d !== 'cpu' && d !== 'cuda') throw new ArgumentError(`${cmd}: --device (or LMT_DEVICE) must be cpu or cuda, got '${String(d)}'`);
-  if (d === 'cuda') {
-    const i = native.info();
-    if (!i.cudaCompiled || i.cudaDevices === 0) throw new DeviceError(`${cmd}: CUDA is not usable: ${i.cudaWhy}`);
-  }
+  const p = precision ?? 'fp32';
+  if (p !== 'fp32' && p !== 'tf32' && p !== 'bf16') throw new ArgumentError(`${cmd}: --precision must be fp32, tf32 or bf16, got '${String(p)}'`);
+  if (p !== 'fp32' && d !== 'cuda') throw new ArgumentError(`${cmd}: --precision ${p} is for CUDA matmuls (add --device cuda); the CPU kernels compute in fp32`);
+  requireDevice(d, cmd);
+  if (d === 'cuda') setMatmulPrecision(p);
   return d;
 }
 

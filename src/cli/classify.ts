@@ -5,7 +5,7 @@
  * The second form runs the label-efficiency experiment on the built-in sentiment task; the
  * third writes a built-in task as JSONL files for the other commands.
  */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { runClassify } from '../train/classify.js';
 import { runLabelEfficiency, type LabelCount } from '../train/label_efficiency.js';
 import { ArgumentError } from '../errors.js';
@@ -23,7 +23,7 @@ const SPEC: Record<string, OptionSpec> = {
   maxLen: { type: 'number', help: 'tokens per example (64)' },
   evalEvery: { type: 'number', help: 'evaluate every N steps (0 = at the end)' },
   seed: { type: 'number', help: 'random seed (1)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   writeTask: { type: 'string', help: 'write the built-in task sentiment | qa as files into --out, then stop' },
   labelEfficiency: { type: 'boolean', help: 'run the label-efficiency experiment on the built-in sentiment task' },
   model: { type: 'string', help: 'label efficiency: backbone to pretrain, gpt | bert (gpt)' },
@@ -65,7 +65,7 @@ export async function runClassifyCli(args: string[]): Promise<number> {
   }
   const r = runClassify({
     init: need('classify', o.init as string | undefined, '--init'),
-    device: resolveDevice('classify', o.device),
+    device: resolveDevice('classify', o.device, o.precision),
     train: need('classify', o.data as string | undefined, '--data'),
     eval: o.eval as string | undefined,
     outDir: out,

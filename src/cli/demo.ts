@@ -3,7 +3,7 @@
  * world (tokenizer, GPT pretraining, SFT, reward model, DPO; --all adds KTO, BERT, T5, a
  * classifier, PPO and GRPO), one evaluation table, sample answers, and DIR/report.html.
  */
-import { parseArgs, usage, requireCpu, type OptionSpec } from './args.js';
+import { parseArgs, usage, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { runDemo } from '../pipeline/demo.js';
 
 const SPEC: Record<string, OptionSpec> = {
@@ -11,18 +11,18 @@ const SPEC: Record<string, OptionSpec> = {
   all: { type: 'boolean', help: 'also KTO, BERT masked LM, T5 span corruption, a classifier, PPO and GRPO' },
   out: { type: 'string', help: 'output folder (runs/demo)' },
   seed: { type: 'number', help: 'world and training seed (1)' },
-  device: { type: 'string', help: 'cpu only (the demo has no CUDA path yet; the single-stage commands do)' },
+  ...DEVICE_OPTIONS,
   json: { type: 'boolean', help: 'print the table as JSON: {stages:[{name, seconds, metrics}], total_seconds}' },
 };
 
 export async function runDemoCli(args: string[]): Promise<number> {
   const o = parseArgs('demo', args, SPEC);
   if (o.help) { console.log(usage('demo', SPEC)); return 0; }
-  requireCpu('demo', o.device);
+  const device = resolveDevice('demo', o.device, o.precision);
   const out = (o.out as string | undefined) ?? 'runs/demo';
   const json = !!o.json;
   const lines: string[] = [];
-  const r = runDemo({ outDir: out, quick: !!o.quick, all: !!o.all, seed: (o.seed as number | undefined) ?? 1, progress: !json, log: (l) => lines.push(l) });
+  const r = runDemo({ outDir: out, quick: !!o.quick, all: !!o.all, seed: (o.seed as number | undefined) ?? 1, device, progress: !json, log: (l) => lines.push(l) });
   if (json) console.log(JSON.stringify({ stages: r.stages.map(({ name, seconds, metrics }) => ({ name, seconds, metrics })), total_seconds: r.total_seconds }));
   else {
     console.log(lines.join('\n'));

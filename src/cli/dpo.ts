@@ -2,7 +2,7 @@
  * `lmtrain dpo --init DIR --data prefs.jsonl [--eval dev.jsonl] [--beta 0.1] [--loss sigmoid|ipo|hinge|simpo] --out DIR`
  * `lmtrain kto --init DIR --data feedback.jsonl [--eval prefs.jsonl] [--beta 0.1] --out DIR`
  */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { readFeedback, readPreferences } from '../data/preferences.js';
 import { runDpo, runKto, type DpoResult } from '../train/dpo.js';
 import type { DpoLossName } from '../train/losses/dpo.js';
@@ -17,7 +17,7 @@ const COMMON: Record<string, OptionSpec> = {
   batchSize: { type: 'number', help: 'examples per step (8)' },
   lr: { type: 'number', help: 'learning rate (3e-4)' },
   seed: { type: 'number', help: 'seed (1)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   trainable: { type: 'string', help: "train only parameters whose names match this RegExp, or 'top-mlp' (default: all)" },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
@@ -45,7 +45,7 @@ export async function runDpoCli(args: string[]): Promise<number> {
     outDir: need('dpo', o.out as string | undefined, '--out'),
     loss: ((o.loss as string | undefined) ?? 'sigmoid') as DpoLossName,
     beta: (o.beta as number | undefined) ?? 0.1, gamma: o.gamma as number | undefined, sftWeight: o.sftWeight as number | undefined,
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('dpo', o.device),
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('dpo', o.device, o.precision),
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });
@@ -62,7 +62,7 @@ export async function runKtoCli(args: string[]): Promise<number> {
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     outDir: need('kto', o.out as string | undefined, '--out'),
     beta: (o.beta as number | undefined) ?? 0.1,
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('kto', o.device),
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('kto', o.device, o.precision),
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });

@@ -1,6 +1,6 @@
 /** `lmtrain eval --model DIR --data FILE...`: held-out loss and perplexity of a GPT checkpoint. */
 import { join } from 'node:path';
-import { parseArgs, usage, need, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { GPT } from '../models/gpt.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { readDocuments } from '../data/readers.js';
@@ -10,6 +10,7 @@ const SPEC: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'checkpoint folder (a GPT)' },
   data: { type: 'list', help: 'text files, folders or JSONL {"text"} files' },
   seqLen: { type: 'number', help: 'tokens per window (the model context by default)' },
+  ...DEVICE_OPTIONS,
   json: { type: 'boolean', help: 'print JSON' },
 };
 
@@ -18,8 +19,15 @@ export async function runEval(args: string[]): Promise<number> {
   if (o.help) { console.log(usage('eval', SPEC)); return 0; }
   const dir = need('eval', o.model as string | undefined, '--model');
   const data = need('eval', o.data as string[] | undefined, '--data');
+  const device = resolveDevice('eval', o.device, o.precision);
   const tok = Tokenizer.loadSync(join(dir, 'tokenizer.json'));
   const model = GPT.fromCheckpoint(dir).eval();
+  try {
+    model.to(device);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   try {
     const T = Math.min((o.seqLen as number | undefined) ?? model.config.n_positions, model.config.n_positions);
     const stream: number[] = [];

@@ -1,5 +1,5 @@
 /** `lmtrain generate --model DIR --prompt TEXT [--max-new-tokens N --temperature --top-k --top-p --seed]` */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { GPT } from '../models/gpt.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { generate } from '../generate/generate.js';
@@ -13,7 +13,7 @@ const SPEC: Record<string, OptionSpec> = {
   topK: { type: 'number', help: 'sample from the k most likely (0 = off)' },
   topP: { type: 'number', help: 'nucleus sampling mass (1 = off)' },
   seed: { type: 'number', help: 'sampling seed (0)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   noCache: { type: 'boolean', help: 'recompute the whole sequence each step (slow; for checking)' },
 };
 
@@ -23,7 +23,7 @@ export async function runGenerate(args: string[]): Promise<number> {
   const dir = need('generate', o.model as string | undefined, '--model');
   const prompt = need('generate', o.prompt as string | undefined, '--prompt');
   const tok = Tokenizer.loadSync(join(dir, 'tokenizer.json'));
-  const device = resolveDevice('generate', o.device);
+  const device = resolveDevice('generate', o.device, o.precision);
   const model = GPT.fromCheckpoint(dir).to(device);
   try {
     const ids = tok.encode(prompt);

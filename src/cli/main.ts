@@ -15,6 +15,7 @@ import { runSelfTrainCli } from './self_train.js';
 import { runDemoCli } from './demo.js';
 import { runReportCli } from './report.js';
 import { runBenchCli } from './bench.js';
+import { setMatmulPrecision } from '../ops/device.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
@@ -35,9 +36,19 @@ commands:
   report DIR                                 (re)build DIR/report.html from DIR/metrics.jsonl
   bench kernels [--quick] [--json]           kernel speed, each with a reference measured in the same run
   bench train --config tiny|small|gpt2-124m  training throughput (tokens/s, % of peak, peak RSS)
+Training, eval and generate commands take --device cpu|cuda and --precision fp32|tf32|bf16.
 Every command takes --help.`;
 
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } finally {
+    // --precision holds for one command; the next one (in-process callers) starts at fp32.
+    setMatmulPrecision('fp32');
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'demo':

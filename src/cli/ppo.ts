@@ -3,7 +3,7 @@
  * `lmtrain grpo --init DIR (--reward DIR | --reward-fn exact-answer) --prompts prompts.jsonl [--eval prompts.jsonl] --out DIR`
  * exact-answer checks facts of the built-in world (--world-seed, --countries as in generation).
  */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { ArgumentError } from '../errors.js';
 import { readPrompts } from '../data/preferences.js';
 import { generateWorld } from '../pipeline/world.js';
@@ -27,7 +27,7 @@ const COMMON: Record<string, OptionSpec> = {
   klCoef: { type: 'number', help: 'KL coefficient to the reference (ppo 0.05, grpo 0.04)' },
   maxNewTokens: { type: 'number', help: 'completion length limit (24)' },
   seed: { type: 'number', help: 'seed (1)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   trainable: { type: 'string', help: "train only policy parameters matching this RegExp, or 'top-mlp' (default: all)" },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
@@ -58,7 +58,7 @@ function common(cmd: string, o: Record<string, unknown>, reward: RewardFn) {
     prompts: readPrompts(need(cmd, o.prompts as string | undefined, '--prompts')).map((p) => p.prompt),
     evalPrompts: o.eval ? readPrompts(o.eval as string).map((p) => p.prompt) : undefined,
     outDir: need(cmd, o.out as string | undefined, '--out'),
-    reward, progress: !o.json, trainable: o.trainable as string | undefined, device: resolveDevice(cmd, o.device),
+    reward, progress: !o.json, trainable: o.trainable as string | undefined, device: resolveDevice(cmd, o.device, o.precision),
     ...Object.fromEntries(['iterations', 'batchSize', 'epochs', 'lr', 'klCoef', 'maxNewTokens', 'seed', 'groupSize'].filter((k) => num(k) !== undefined).map((k) => [k, def(num(k))])),
   };
 }

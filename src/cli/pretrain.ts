@@ -1,5 +1,5 @@
 /** `lmtrain pretrain --model gpt|bert|t5 [--objective clm|mlm|span] --data ... --out DIR` */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { runPretrain, type ModelKind, type Objective } from '../train/pretrain.js';
 import { fmtTime } from '../train/progress.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ const SPEC: Record<string, OptionSpec> = {
   evalEvery: { type: 'number', help: 'evaluate every N steps (50)' },
   saveEvery: { type: 'number', help: 'checkpoint every N steps (0 = at the end)' },
   seed: { type: 'number', help: 'random seed (1)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
@@ -62,7 +62,7 @@ export async function runPretrainCli(args: string[]): Promise<number> {
     batchSize: (o.batchSize as number | undefined) ?? 16,
     seed: (o.seed as number | undefined) ?? 1,
     resume: !!o.resume,
-    device: resolveDevice('pretrain', o.device),
+    device: resolveDevice('pretrain', o.device, o.precision),
     modelConfig,
     trainer: {
       steps: (o.steps as number | undefined) ?? 200, lr: (o.lr as number | undefined) ?? 3e-3, gradAccum: (o.gradAccum as number | undefined) ?? 1,

@@ -2,7 +2,7 @@
  * `lmtrain qa --init DIR --data train.jsonl [--eval dev.jsonl] --out DIR [--from-scratch]`
  * Extractive span QA when --init is a BERT checkpoint, generative QA when it is a GPT.
  */
-import { parseArgs, usage, need, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { runQa } from '../train/qa.js';
 
 const SPEC: Record<string, OptionSpec> = {
@@ -18,6 +18,7 @@ const SPEC: Record<string, OptionSpec> = {
   maxAnswerTokens: { type: 'number', help: 'longest answer in tokens (12)' },
   evalEvery: { type: 'number', help: 'evaluate every N steps (0 = at the end)' },
   seed: { type: 'number', help: 'random seed (1)' },
+  ...DEVICE_OPTIONS,
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
 
@@ -31,6 +32,7 @@ export async function runQaCli(args: string[]): Promise<number> {
     init: need('qa', o.init as string | undefined, '--init'),
     train: need('qa', o.data as string | undefined, '--data'),
     eval: o.eval as string | undefined,
+    device: resolveDevice('qa', o.device, o.precision),
     outDir: out, fromScratch: !!o.fromScratch, seed: n('seed') ?? 1,
     maxLen: n('maxLen') ?? 96, batchSize: n('batchSize') ?? 16, maxAnswerTokens: n('maxAnswerTokens') ?? 12,
     trainer: { steps, lr, evalEvery: n('evalEvery') ?? 0, warmupSteps: Math.ceil(steps / 10), minLr: lr / 10, weightDecay: 0.01 },

@@ -4,7 +4,7 @@
  * pairs {"prompt","chosen","rejected"}, or with --feedback a logistic loss on
  * {"prompt","completion","label"}. Held-out metrics come from --eval pairs.
  */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { readFeedback, readPreferences } from '../data/preferences.js';
 import { runReward, type RewardResult } from '../train/reward.js';
 
@@ -19,7 +19,7 @@ const SPEC: Record<string, OptionSpec> = {
   batchSize: { type: 'number', help: 'pairs or examples per step (8)' },
   lr: { type: 'number', help: 'learning rate (1e-3)' },
   seed: { type: 'number', help: 'seed (1)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   trainable: { type: 'string', help: "train only backbone parameters matching this RegExp (backbone.blocks.1.mlp...), or 'top-mlp'; the head always trains" },
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
@@ -41,7 +41,7 @@ export async function runRewardCli(args: string[]): Promise<number> {
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     center: (o.center as number | undefined) ?? 0,
     outDir: need('reward', o.out as string | undefined, '--out'),
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('reward', o.device),
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('reward', o.device, o.precision),
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 1e-3, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });

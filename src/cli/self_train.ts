@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, usage, need, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { runSelfTrain } from '../train/self_train.js';
 
 const SPEC: Record<string, OptionSpec> = {
@@ -22,6 +22,7 @@ const SPEC: Record<string, OptionSpec> = {
   batchSize: { type: 'number', help: 'examples per step (16)' },
   maxLen: { type: 'number', help: 'tokens per example (64)' },
   seed: { type: 'number', help: 'random seed (1)' },
+  ...DEVICE_OPTIONS,
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
 
@@ -38,7 +39,7 @@ export async function runSelfTrainCli(args: string[]): Promise<number> {
     eval: need('self-train', o.eval as string | undefined, '--eval'),
     outDir: out, fromScratch: !!o.fromScratch, threshold: n('threshold') ?? 0.9, balance: !o.noBalance, rounds: n('rounds') ?? 1,
     classify: {
-      seed: n('seed') ?? 1, maxLen: n('maxLen') ?? 64, batchSize: n('batchSize') ?? 16,
+      device: resolveDevice('self-train', o.device, o.precision), seed: n('seed') ?? 1, maxLen: n('maxLen') ?? 64, batchSize: n('batchSize') ?? 16,
       trainer: { steps, lr, warmupSteps: Math.ceil(steps / 10), minLr: lr / 10, weightDecay: 0.01 },
     },
     progress: !o.json,

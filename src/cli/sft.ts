@@ -1,5 +1,5 @@
 /** `lmtrain sft --init DIR --data sft.jsonl [--eval dev.jsonl] [--lora R] [--lora-alpha A] [--pack] --out DIR` */
-import { parseArgs, usage, need, resolveDevice, type OptionSpec } from './args.js';
+import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { runSft } from '../train/sft.js';
 import { DEFAULT_LORA_TARGETS } from '../nn/lora.js';
 import { fmtTime } from '../train/progress.js';
@@ -26,7 +26,7 @@ const SPEC: Record<string, OptionSpec> = {
   evalExamples: { type: 'number', help: 'held-out examples scored by exact match (200; 0 = all)' },
   maxNewTokens: { type: 'number', help: 'longest generated answer (24)' },
   seed: { type: 'number', help: 'random seed (1)' },
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  ...DEVICE_OPTIONS,
   json: { type: 'boolean', help: 'print the result as JSON' },
 };
 
@@ -37,7 +37,7 @@ export async function runSftCli(args: string[]): Promise<number> {
   const num = (k: string, d: number): number => (o[k] as number | undefined) ?? d;
   const r0 = runSft({
     init: need('sft', o.init as string | undefined, '--init'),
-    device: resolveDevice('sft', o.device),
+    device: resolveDevice('sft', o.device, o.precision),
     data: need('sft', o.data as string | undefined, '--data'),
     outDir: need('sft', o.out as string | undefined, '--out'),
     eval: o.eval as string | undefined,

@@ -28,6 +28,21 @@ export function cudaAvailable(): boolean {
   return i.cudaCompiled && i.cudaDevices > 0;
 }
 
+/**
+ * `device` when work can run there: 'cpu', or 'cuda' where CUDA is usable. Otherwise a
+ * DeviceError naming `who` and, for CUDA, the reason (no driver, no device, not compiled in).
+ * For runs that do a lot before their first tensor (the demo writes data and trains a
+ * tokenizer first), so an unusable device fails at once.
+ */
+export function requireDevice(device: unknown, who: string): Device {
+  if (device !== 'cpu' && device !== 'cuda') throw new DeviceError(`${who}: device must be 'cpu' or 'cuda', got ${String(device)}`);
+  if (device === 'cuda') {
+    const i = native.info();
+    if (!i.cudaCompiled || i.cudaDevices === 0) throw new DeviceError(`${who}: CUDA is not usable: ${i.cudaWhy}`);
+  }
+  return device;
+}
+
 /** Waits for queued GPU work (timing needs it; copies to the host wait on their own). */
 export function synchronize(): void {
   native.cudaSynchronize();

@@ -1,6 +1,6 @@
 /**
  * `lmtrain demo`: the three-stage training of a language model on the built-in world, end to
- * end on the CPU: tokenizer -> GPT pretraining -> SFT -> reward model -> DPO (and with `all`
+ * end on one device (the CPU by default, or CUDA): tokenizer -> GPT pretraining -> SFT -> reward model -> DPO (and with `all`
  * KTO, BERT masked LM, T5 span corruption, a classifier fine-tune, PPO and GRPO). After every stage
  * the same held-out evaluation runs, so the table shows what each stage adds:
  *
@@ -46,6 +46,8 @@ import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
 import { ProgressBar, fmtTime } from '../train/progress.js';
 import { ArgumentError } from '../errors.js';
+import type { Device } from '../tensor/tensor.js';
+import { requireDevice } from '../ops/device.js';
 import { info } from '../info.js';
 import { buildReport } from '../report/report.js';
 
@@ -56,6 +58,10 @@ export interface DemoConfig {
   /** Also KTO, BERT, T5, a classifier, PPO and GRPO. */
   all: boolean;
   seed: number;
+  /** Where every stage trains and evaluates (cpu when absent). */
+  device?: Device;
+  /** Overrides of the quick or full sizes (a smaller run for tests or a larger experiment). */
+  sizes?: Partial<DemoSizes>;
   /** Progress bars on stderr. */
   progress: boolean;
   /** Human-readable output (the table and the samples); silent by default. */
@@ -130,10 +136,11 @@ export interface PolicyEval {
 }
 
 /** The held-out evaluation shared by every GPT stage (see the file comment). */
-export function evaluatePolicy(dir: string, d: DemoData, text: string[]): PolicyEval {
+export function evaluatePolicy(dir: string, d: DemoData, text: string[], device: Device = 'cpu'): PolicyEval {
   const tok = Tokenizer.loadSync(join(dir, 'tokenizer.json'));
   const model = GPT.fromCheckpoint(dir).eval();
   try {
+    model.to(device);
     return noGrad(() => {
       const T = model.config.n_positions;
       // 1. perplexity over the held-out text, each document after <eos> as in training
@@ -200,8 +207,10 @@ const mean = (xs: ArrayLike<number>): number => {
 
 export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'>): DemoResult {
   const cfg: DemoConfig = { quick: false, all: false, seed: 1, progress: true, log: () => {}, ...partial };
+  const device = requireDevice(cfg.device ?? 'cpu', 'demo');
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0) throw new ArgumentError(`demo: seed must be a non-negative integer, got ${cfg.seed}`);
-  const s = DEMO_SIZES[cfg.quick ? 'quick' : 'full'];
+  const s: DemoSizes = { ...DEMO_SIZES[cfg.quick ? 'quick' : 'full'], ...cfg.sizes };
+  for (const [k, v] of Object.entries(s)) if (!(typeof v === 'number' && v > 0)) throw new ArgumentError(`demo: sizes.${k} must be a positive number, got ${String(v)}`);
   const dir = cfg.outDir;
   mkdirSync(dir, { recursive: true });
   const metricsPath = join(dir, 'metrics.jsonl');
@@ -212,7 +221,7 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
   const overall = new ProgressBar('demo', names.length, process.stderr, cfg.progress);
   const stages: DemoStage[] = [];
   const model = { n_embd: s.dim, n_head: s.heads, n_layer: s.layers, n_decoder_layer: s.layers, n_positions: s.seqLen * 2, dropout: 0 };
-  record({ type: 'settings', seed: cfg.seed, quick: cfg.quick, all: cfg.all, sizes: s, threads: info().cpu.threads, started: new Date().toISOString() });
+  record({ type: 'settings', seed: cfg.seed, quick: cfg.quick, all: cfg.all, device, sizes: s, threads: info().cpu.threads, started: new Date().toISOString() });
 
   /** Runs one stage: times it, copies its training curve into metrics.jsonl, records the result. */
   const stage = (name: string, fn: () => { metrics: Record<string, number>; samples?: DemoSample[]; curveDir?: string }): DemoStage => {
@@ -265,9 +274,9 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
   const pre = join(dir, 'pretrain');
   let preEval!: PolicyEval;
   stage('pretrain', () => {
-    const r = runPretrain({ model: 'gpt', data: [d.corpus], tokenizer: tokPath, outDir: pre, seqLen: s.seqLen, batchSize: s.batchSize, seed: cfg.seed,
+    const r = runPretrain({ model: 'gpt', data: [d.corpus], tokenizer: tokPath, outDir: pre, seqLen: s.seqLen, batchSize: s.batchSize, seed: cfg.seed, device,
       modelConfig: model, trainer: { steps: s.pretrainSteps, lr: s.pretrainLr, warmupSteps: 20, evalEvery: Math.max(1, Math.floor(s.pretrainSteps / 5)) }, progress: cfg.progress });
-    preEval = evaluatePolicy(pre, d, heldText);
+    preEval = evaluatePolicy(pre, d, heldText, device);
     return { metrics: { ...policyMetrics(preEval), parameters: r.parameters, train_tokens: r.trainTokens, tokens_per_s: r.tokensPerSecond }, samples: samplesOf(preEval, d), curveDir: pre };
   });
 
@@ -275,9 +284,9 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
   const sft = join(dir, 'sft');
   let sftEval!: PolicyEval;
   stage('sft', () => {
-    const r = runSft({ init: pre, data: d.sftTrain, eval: d.sftHeld, outDir: sft, batchSize: 16, pack: true, seqLen: s.seqLen * 2, seed: cfg.seed,
+    const r = runSft({ init: pre, data: d.sftTrain, eval: d.sftHeld, outDir: sft, batchSize: 16, pack: true, seqLen: s.seqLen * 2, seed: cfg.seed, device,
       evalBase: false, evalExamples: Math.min(40, d.heldQ.length), samples: 0, trainer: { steps: s.sftSteps, lr: s.sftLr, warmupSteps: 10 }, progress: cfg.progress });
-    sftEval = evaluatePolicy(sft, d, heldText);
+    sftEval = evaluatePolicy(sft, d, heldText, device);
     return { metrics: { ...policyMetrics(sftEval, sftEval), tokens_per_s: r.tokensPerSecond }, samples: samplesOf(sftEval, d), curveDir: sft };
   });
 
@@ -286,9 +295,15 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
   let rm!: RewardModel;
   const prompts = d.heldQ.map((q) => q.instruction);
   stage('reward', () => {
-    const r = runReward({ init: sft, pairs: d.prefsTrain, evalPairs: d.prefsHeld, center: 0.01, batchSize: 8, seed: cfg.seed, outDir: rmDir,
+    const r = runReward({ init: sft, pairs: d.prefsTrain, evalPairs: d.prefsHeld, center: 0.01, batchSize: 8, seed: cfg.seed, outDir: rmDir, device,
       trainer: { steps: s.rewardSteps, lr: 1e-3, warmupSteps: 5, evalEvery: Math.max(1, Math.floor(s.rewardSteps / 4)) }, progress: cfg.progress });
     rm = RewardModel.fromCheckpoint(rmDir);
+    try {
+      rm.to(device);
+    } catch (e) {
+      rm.dispose();
+      throw e;
+    }
     for (const [st, ev] of [[stages.find((x) => x.name === 'pretrain')!, preEval], [stages.find((x) => x.name === 'sft')!, sftEval]] as const)
     {
       st.metrics.rm_score = mean(rm.score(prompts, ev.answers));
@@ -299,14 +314,14 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
   try {
     const policyStage = (name: string, out: string, train: () => Record<string, number>) => stage(name, () => {
       const extra = train();
-      const ev = evaluatePolicy(out, d, heldText);
+      const ev = evaluatePolicy(out, d, heldText, device);
       return { metrics: { ...policyMetrics(ev, sftEval), rm_score: mean(rm.score(prompts, ev.answers)), ...extra }, samples: samplesOf(ev, d), curveDir: out };
     });
 
     // 5. DPO from the SFT model, the SFT model as the frozen reference
     const dpo = join(dir, 'dpo');
     policyStage('dpo', dpo, () => {
-      const r = runDpo({ init: sft, pairs: d.prefsTrain, evalPairs: d.prefsHeld, loss: 'sigmoid', beta: s.dpoBeta, trainable: 'top-mlp', batchSize: 8, seed: cfg.seed, outDir: dpo,
+      const r = runDpo({ init: sft, pairs: d.prefsTrain, evalPairs: d.prefsHeld, loss: 'sigmoid', beta: s.dpoBeta, trainable: 'top-mlp', batchSize: 8, seed: cfg.seed, outDir: dpo, device,
         trainer: { steps: s.dpoSteps, lr: s.dpoLr, warmupSteps: 5, evalEvery: Math.max(1, Math.floor(s.dpoSteps / 4)) }, progress: cfg.progress });
       return { dpo_margin: r.after.margin };
     });
@@ -315,7 +330,7 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
       // 6. KTO: the same pairs taken apart into thumbs-up (chosen) and thumbs-down (rejected) answers
       const kto = join(dir, 'kto');
       policyStage('kto', kto, () => {
-        const r = runKto({ init: sft, feedback: pairsToFeedback(d.prefsTrain), evalPairs: d.prefsHeld, beta: s.dpoBeta, trainable: 'top-mlp', batchSize: 16, seed: cfg.seed, outDir: kto,
+        const r = runKto({ init: sft, feedback: pairsToFeedback(d.prefsTrain), evalPairs: d.prefsHeld, beta: s.dpoBeta, trainable: 'top-mlp', batchSize: 16, seed: cfg.seed, outDir: kto, device,
           trainer: { steps: s.dpoSteps, lr: s.dpoLr, warmupSteps: 5, evalEvery: Math.max(1, Math.floor(s.dpoSteps / 4)) }, progress: cfg.progress });
         return { kto_margin: r.after.margin };
       });
@@ -323,7 +338,7 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
       for (const [name, kind, steps] of [['bert-mlm', 'bert', s.bertSteps], ['t5-span', 't5', s.t5Steps]] as const) {
         stage(name, () => {
           const out = join(dir, kind);
-          const r = runPretrain({ model: kind, data: [d.corpus], tokenizer: tokPath, outDir: out, seqLen: s.seqLen, batchSize: s.batchSize, seed: cfg.seed,
+          const r = runPretrain({ model: kind, data: [d.corpus], tokenizer: tokPath, outDir: out, seqLen: s.seqLen, batchSize: s.batchSize, seed: cfg.seed, device,
             // Post-LN BERT sits on a plateau near the unigram level at GPT's 3e-3 (measured: ppl 136
             // vs unigram 134 after 300 steps); 1e-3 with a long warmup gets off it (89).
             modelConfig: model, trainer: { steps, lr: kind === 'bert' ? 1e-3 : s.pretrainLr, warmupSteps: kind === 'bert' ? Math.min(100, Math.floor(steps / 3)) : 20,
@@ -335,7 +350,7 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
       stage('classify', () => {
         const task = sentimentTask(cfg.seed, { train: cfg.quick ? 400 : 1000, dev: 100, test: cfg.quick ? 100 : 300, unlabeled: 0 });
         const out = join(dir, 'classify');
-        const r = runClassify({ init: pre, train: task.train, eval: task.test, labels: task.labels, outDir: out, seed: cfg.seed,
+        const r = runClassify({ init: pre, train: task.train, eval: task.test, labels: task.labels, outDir: out, seed: cfg.seed, device,
           trainer: { steps: s.classifySteps, lr: 1e-3, minLr: 1e-4, warmupSteps: 10, weightDecay: 0.01, evalEvery: Math.max(1, Math.floor(s.classifySteps / 4)) }, progress: cfg.progress });
         return { metrics: { accuracy: r.eval!.accuracy, macro_f1: r.eval!.macroF1 }, curveDir: out };
       });
@@ -344,7 +359,7 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
       // the held-out wording. (PPO on the reward model's score was measured too and does not
       // carry over: docs/ALIGNMENT.md.)
       const rlCommon = { init: sft, prompts: d.rlQ.map((q) => q.instruction), evalPrompts: prompts, iterations: s.rlIterations, seed: cfg.seed, samples: 0, evalSamples: 8,
-        reward: exact, trainable: 'top-mlp', progress: cfg.progress };
+        reward: exact, trainable: 'top-mlp', device, progress: cfg.progress };
       // One iteration's reward is a few prompts' worth, so the training curve is summarised by its first and last five.
       const avg = (h: RlIterationMetrics[]) => h.reduce((a, x) => a + x.reward, 0) / Math.max(1, h.length);
       const rlNotes = (r: RlResult) => ({ kl: r.history.at(-1)?.kl ?? NaN, train_reward_first: avg(r.history.slice(0, 5)), train_reward_last: avg(r.history.slice(-5)),

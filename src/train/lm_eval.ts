@@ -12,7 +12,7 @@ export function sequenceNll(model: GPT, ids: readonly number[], T: number): { nl
     for (let at = 0; at + 1 < ids.length; at += T) {
       const w = ids.slice(at, at + T + 1);
       const L = w.length - 1;
-      nll += tidy(() => crossEntropy(model.forward(tensor(Int32Array.from(w.slice(0, L)), [1, L])), tensor(Int32Array.from(w.slice(1)), [1, L]), { reduction: 'sum' }).item());
+      nll += tidy(() => crossEntropy(model.forward(tensor(Int32Array.from(w.slice(0, L)), [1, L], 'int32', model.device)), tensor(Int32Array.from(w.slice(1)), [1, L], 'int32', model.device), { reduction: 'sum' }).item());
       tokens += L;
     }
   });

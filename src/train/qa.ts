@@ -32,6 +32,7 @@ import { crossEntropy } from '../ops/cross_entropy.js';
 import { add, scale } from '../ops/elementwise.js';
 import { generate } from '../generate/generate.js';
 import type { Module } from '../nn/module.js';
+import type { Device } from '../tensor/tensor.js';
 import { Trainer, type TrainerConfig, type TrainTask, type TrainSummary } from './trainer.js';
 import { qaMetrics } from './metrics_cls.js';
 
@@ -50,6 +51,8 @@ export interface QaConfig {
   /** Longest predicted answer, in tokens. */
   maxAnswerTokens: number;
   seed: number;
+  /** Where the model trains and predicts (cpu when absent). */
+  device?: Device;
   trainer: Partial<TrainerConfig>;
   progress: boolean;
 }
@@ -174,6 +177,15 @@ export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'trai
   // T5's relative positions have no length limit; GPT and BERT stop at n_positions.
   const maxLen = backbone instanceof T5 ? cfg.maxLen : Math.min(cfg.maxLen, backbone.config.n_positions);
   const model: Module & { config: object } = backbone instanceof Bert ? new SpanQA(backbone) : backbone;
+  const dev: Device = cfg.device ?? 'cpu';
+  try {
+    model.to(dev);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const ids = (x: ArrayLike<number>, shape: number[]) => tensor(x instanceof Int32Array ? x : Int32Array.from(x), shape, 'int32', dev);
+  const mask = (x: Float32Array, shape: number[]) => tensor(x, shape, 'float32', dev);
   let truncated = 0;
   let task: TrainTask<unknown>;
   let predict: (exs: QaExample[]) => string[];
@@ -188,14 +200,14 @@ export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'trai
       const types = padSequences(xs.map((x) => x.types), { padId: 0 }).ids;
       const allowed = padSequences(xs.map((x) => x.allowed), { padId: 0 }).ids;
       const [Bn, T] = [p.batchSize, p.seqLen];
-      return { ...model.forward(tensor(p.ids, [Bn, T]), tensor(types, [Bn, T]), tensor(p.attentionMask, [Bn, T]), allowed), allowed, T };
+      return { ...model.forward(ids(p.ids, [Bn, T]), ids(types, [Bn, T]), mask(p.attentionMask, [Bn, T]), allowed), allowed, T };
     };
     task = {
       model, nextBatch: () => ({ xs: s.take(cfg.batchSize).map((i) => inputs[i]) }),
       loss: (b) => {
         const { xs } = b as B;
         const o = forward(xs);
-        const st = tensor(Int32Array.from(xs, (x) => x.start), [xs.length]), en = tensor(Int32Array.from(xs, (x) => x.end), [xs.length]);
+        const st = ids(xs.map((x) => x.start), [xs.length]), en = ids(xs.map((x) => x.end), [xs.length]);
         return scale(add(crossEntropy(o.start, st), crossEntropy(o.end, en)), 0.5);
       },
       tokens: (b) => (b as B).xs.length,
@@ -238,7 +250,7 @@ export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'trai
       },
       loss: (b) => {
         const x = b as B;
-        return model.loss(tensor(x.src, [x.Bn, x.Ts]), tensor(x.dec, [x.Bn, x.Tt]), tensor(x.labels, [x.Bn, x.Tt]), { attentionMask: tensor(x.mask, [x.Bn, x.Ts]) });
+        return model.loss(ids(x.src, [x.Bn, x.Ts]), ids(x.dec, [x.Bn, x.Tt]), ids(x.labels, [x.Bn, x.Tt]), { attentionMask: mask(x.mask, [x.Bn, x.Ts]) });
       },
       tokens: (b) => (b as B).Bn * (b as B).Ts,
       dataState: s.state, setDataState: s.restore, tokenizerJson: tok.toJSONString(),
@@ -251,12 +263,12 @@ export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'trai
           const src = enc(e);
           const out: number[] = [];
           tidy(() => {
-            const h = model.encode(tensor(Int32Array.from(src), [1, src.length]));
+            const h = model.encode(ids(src, [1, src.length]));
             // Greedy, recomputing the decoder each step: answers are a few tokens long.
             for (let i = 0; i < cfg.maxAnswerTokens; i++) {
               const dec = [tok.padId, ...out];
               const next = tidy(() => {
-                const logits = model.decode(tensor(Int32Array.from(dec), [1, dec.length]), h).toArray();
+                const logits = model.decode(ids(dec, [1, dec.length]), h).toArray();
                 const V = model.config.vocab_size, row = logits.subarray((dec.length - 1) * V);
                 let best = 0;
                 for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
@@ -291,7 +303,7 @@ export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'trai
         xs.forEach((x, r) => { for (let t = x.promptLen - 1; t < x.ids.length - 1; t++) targets[r * p.seqLen + t] = x.ids[t + 1]; });
         return { ids: p.ids, targets, Bn: p.batchSize, T: p.seqLen };
       },
-      loss: (b) => { const x = b as B; return gpt.loss(tensor(x.ids, [x.Bn, x.T]), tensor(x.targets, [x.Bn, x.T])); },
+      loss: (b) => { const x = b as B; return gpt.loss(ids(x.ids, [x.Bn, x.T]), ids(x.targets, [x.Bn, x.T])); },
       tokens: (b) => (b as B).Bn * (b as B).T,
       dataState: s.state, setDataState: s.restore, tokenizerJson: tok.toJSONString(),
     };

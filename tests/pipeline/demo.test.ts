@@ -136,7 +136,8 @@ describe('lmtrain demo --quick', () => {
   });
 
   it('rejects what it cannot do with typed errors', async () => {
-    await expect(runDemoCli(['--device', 'cuda', '--out', join(dir, 'x')])).rejects.toThrow(/--device must be cpu/);
+    await expect(runDemoCli(['--device', 'tpu', '--out', join(dir, 'x')])).rejects.toThrow(/--device \(or LMT_DEVICE\) must be cpu or cuda/);
+    // --device cuda where CUDA is unusable: tests/train/device_trainers.test.ts.
     await expect(runDemoCli(['--seed', '-1', '--out', join(dir, 'x')])).rejects.toThrow(ArgumentError);
     await expect(runDemoCli(['--fast'])).rejects.toThrow(/unknown option '--fast'/);
   });

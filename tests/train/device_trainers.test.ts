@@ -1,8 +1,9 @@
-// The trainers beyond pretraining (SFT, DPO, KTO, reward model, PPO, GRPO, classifier) and generation on
-// --device cuda: where a GPU is usable, two steps of each on CUDA match the same two steps on
-// the CPU; without one, asking for CUDA is a DeviceError that says why, and nothing leaks.
-import { describe, expect, it, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// The trainers beyond pretraining (SFT, DPO, KTO, reward model, PPO, GRPO, classifier, QA on
+// BERT, GPT and T5), evaluation, generation and the demo on --device cuda: where a GPU is
+// usable, two steps of each on CUDA match the same two steps on the CPU; without one, asking
+// for CUDA is a DeviceError that says why, and nothing leaks.
+import { describe, expect, it, beforeAll, vi } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cudaAvailable, DeviceError, info, memory } from '../../src/index.js';
@@ -13,7 +14,11 @@ import { runSft } from '../../src/train/sft.js';
 import { runDpo, runKto } from '../../src/train/dpo.js';
 import { runReward } from '../../src/train/reward.js';
 import { runClassify } from '../../src/train/classify.js';
-import { sentimentTask } from '../../src/pipeline/tasks.js';
+import { sentimentTask, worldQaTask } from '../../src/pipeline/tasks.js';
+import { runQa } from '../../src/train/qa.js';
+import { sequenceNll } from '../../src/train/lm_eval.js';
+import { runDemo } from '../../src/pipeline/demo.js';
+import { checkCudaDemo } from '../../src/pipeline/demo_check.js';
 import { runPpo } from '../../src/train/ppo.js';
 import { runGrpo } from '../../src/train/grpo.js';
 import { exactAnswerReward } from '../../src/train/rewards.js';
@@ -29,6 +34,7 @@ const prefs = worldPreferences(world, { perFact: 1, attrs: ['capital', 'leader']
 const prompts = inst.train.slice(0, 4).map((q) => q.instruction);
 const reward = exactAnswerReward(world);
 const sentiment = sentimentTask(1, { train: 40, dev: 8, test: 8, unlabeled: 0 });
+const qa = worldQaTask(4, { countries: 6, train: 16, dev: 2, test: 1 });
 const dir = mkdtempSync(join(tmpdir(), 'lmt-dev-'));
 let sft = '';
 
@@ -40,6 +46,11 @@ beforeAll(() => {
   writeFileSync(join(dir, 'sft.jsonl'), inst.train.map((q) => JSON.stringify({ instruction: q.instruction, response: q.response })).join('\n'));
   sft = join(dir, 'sft');
   runSft({ init: join(dir, 'base'), data: join(dir, 'sft.jsonl'), outDir: sft, batchSize: 4, evalBase: false, evalExamples: 0, samples: 0, trainer: { steps: 10, lr: 2e-3, warmupSteps: 1 }, progress: false });
+  // Backbones for extractive (BERT) and encoder-decoder (T5) QA: a few steps, so the weights are not the init.
+  runPretrain({ model: 'bert', data: [corpus], outDir: join(dir, 'bert'), vocabSize: 300, seqLen: 64, batchSize: 4,
+    modelConfig: { n_embd: 32, n_head: 2, n_layer: 1, dropout: 0 }, trainer: { steps: 3, lr: 5e-3, warmupSteps: 1 }, progress: false });
+  runPretrain({ model: 't5', data: [corpus], outDir: join(dir, 't5'), vocabSize: 300, seqLen: 32, batchSize: 4,
+    modelConfig: { n_embd: 32, n_head: 2, d_kv: 16, d_ff: 64, n_layer: 1, n_decoder_layer: 1, dropout: 0 }, trainer: { steps: 3, lr: 5e-3, warmupSteps: 1 }, progress: false });
 }, 120_000);
 
 /** All weights of a checkpoint, by name. */
@@ -59,14 +70,19 @@ function trainAll(device: Device): { dirs: Record<string, string>; metrics: Reco
   const p = runPpo({ ...rl, outDir: out('ppo'), batchSize: 4, minibatchSize: 4, epochs: 1 });
   const g = runGrpo({ ...rl, outDir: out('grpo'), batchSize: 2, groupSize: 2, minibatchSize: 4 });
   const c = runClassify({ init: join(dir, 'base'), train: sentiment.train, eval: sentiment.test, labels: sentiment.labels, outDir: out('classify'), dropout: 0, batchSize: 4, seed: 1, device, trainer: steps, progress: false });
+  const qaRun = (init: string, name: string, maxLen: number) => runQa({ init, train: qa.train, eval: qa.dev, outDir: out(name), maxLen, maxAnswerTokens: 4, batchSize: 4, seed: 1, device, trainer: steps, progress: false });
+  const qb = qaRun(join(dir, 'bert'), 'qa-bert', 64), qg = qaRun(sft, 'qa-gpt', 96), qt = qaRun(join(dir, 't5'), 'qa-t5', 64);
   const m = GPT.fromCheckpoint(out('dpo')).to(device);
   const ids = generate(m, [1, 2, 3], { temperature: 0, maxNewTokens: 5 });
+  const nll = sequenceNll(m, [1, 5, 9, 2, 7, 3, 8, 4, 6, 10, 11], 4);
   m.dispose();
   return {
-    dirs: { sft: out('sft'), dpo: out('dpo'), kto: out('kto'), reward: out('reward'), ppo: out('ppo'), grpo: out('grpo'), classify: out('classify') },
+    dirs: { sft: out('sft'), dpo: out('dpo'), kto: out('kto'), reward: out('reward'), ppo: out('ppo'), grpo: out('grpo'), classify: out('classify'),
+      'qa-bert': out('qa-bert'), 'qa-gpt': out('qa-gpt'), 'qa-t5': out('qa-t5') },
     metrics: {
       dpo: [d.after.margin, d.summary.finalLoss], kto: [k.after.margin, k.summary.finalLoss], reward: [r.after.margin, r.after.rewardMean, r.summary.finalLoss],
-      ppo: [p.history[0].kl, p.history[0].entropy], grpo: [g.history[0].kl, g.history[0].entropy], classify: [c.summary.finalLoss, c.eval!.accuracy], generate: ids,
+      ppo: [p.history[0].kl, p.history[0].entropy], grpo: [g.history[0].kl, g.history[0].entropy], classify: [c.summary.finalLoss, c.eval!.accuracy], generate: ids, eval: [nll.nll, nll.tokens],
+      'qa-bert': [qb.summary.finalLoss, qb.eval!.f1], 'qa-gpt': [qg.summary.finalLoss, qg.eval!.f1], 'qa-t5': [qt.summary.finalLoss, qt.eval!.f1],
     },
   };
 }
@@ -84,13 +100,23 @@ describe('trainers on --device cuda', () => {
       expect(() => runPpo({ init: sft, prompts, reward, device: 'cuda', progress: false })).toThrow(DeviceError);
       expect(() => runGrpo({ init: sft, prompts, reward, device: 'cuda', progress: false })).toThrow(DeviceError);
       expect(() => runClassify({ init: join(dir, 'base'), train: sentiment.train, device: 'cuda', progress: false })).toThrow(why);
+      for (const init of [join(dir, 'bert'), sft, join(dir, 't5')])
+        expect(() => runQa({ init, train: qa.train, device: 'cuda', progress: false })).toThrow(why);
+      // The demo refuses before it writes its data or trains a tokenizer.
+      expect(() => runDemo({ outDir: join(dir, 'x-demo'), quick: true, device: 'cuda', progress: false })).toThrow(why);
+      expect(existsSync(join(dir, 'x-demo', 'data'))).toBe(false);
       expect(memory().numBytes).toBe(before);
       const file = (name: string, rows: unknown[]) => { writeFileSync(join(dir, name), rows.map((r) => JSON.stringify(r)).join('\n')); return join(dir, name); };
       const pairs = file('prefs.jsonl', prefs.train), fb = file('fb.jsonl', pairsToFeedback(prefs.train)), pr = file('prompts.jsonl', prompts.map((prompt) => ({ prompt })));
       for (const cmd of [['sft', '--init', join(dir, 'base'), '--data', join(dir, 'sft.jsonl')], ['dpo', '--init', sft, '--data', pairs], ['kto', '--init', sft, '--data', fb],
-        ['reward', '--init', sft, '--data', pairs], ['classify', '--init', join(dir, 'base'), '--data', file('cls.jsonl', sentiment.train)], ['ppo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr], ['grpo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr]])
+        ['reward', '--init', sft, '--data', pairs], ['qa', '--init', join(dir, 'bert'), '--data', file('qa.jsonl', qa.train)],
+        ['self-train', '--init', join(dir, 'base'), '--data', file('cls2.jsonl', sentiment.train), '--unlabeled', file('unl.jsonl', [{ text: 'good' }]), '--eval', file('cls3.jsonl', sentiment.test)], ['demo', '--quick'], ['classify', '--init', join(dir, 'base'), '--data', file('cls.jsonl', sentiment.train)], ['ppo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr], ['grpo', '--init', sft, '--reward-fn', 'exact-answer', '--prompts', pr]])
         await expect(main([...cmd, '--device', 'cuda', '--out', join(dir, 'y')])).rejects.toThrow(why);
       await expect(main(['generate', '--model', sft, '--prompt', 'The', '--device', 'cuda'])).rejects.toThrow(why);
+      await expect(main(['eval', '--model', sft, '--data', join(dir, 'c.txt'), '--device', 'cuda'])).rejects.toThrow(why);
+      // --precision is for CUDA matmuls: asking for tensor cores on the CPU is an error, not a no-op.
+      await expect(main(['sft', '--init', join(dir, 'base'), '--data', join(dir, 'sft.jsonl'), '--out', join(dir, 'y'), '--precision', 'bf16'])).rejects.toThrow(/--precision bf16 is for CUDA matmuls \(add --device cuda\)/);
+      await expect(main(['pretrain', '--model', 'gpt', '--data', join(dir, 'c.txt'), '--out', join(dir, 'y'), '--precision', 'fp16'])).rejects.toThrow(/--precision must be fp32, tf32 or bf16, got 'fp16'/);
     });
   } else {
     it('two steps of each trainer on CUDA match the CPU: the same weights and metrics', () => {
@@ -106,7 +132,7 @@ describe('trainers on --device cuda', () => {
       // Weights: the CUDA run's change from the starting checkpoint differs from the CPU run's by
       // under 1% of the change itself (Adam's first steps are nearly sign(g), so a gradient
       // within rounding of 0 may step either way: a mean, not a max).
-      const start = (name: string) => weights(name === 'sft' || name === 'classify' ? join(dir, 'base') : sft);
+      const start = (name: string) => weights(name === 'sft' || name === 'classify' ? join(dir, 'base') : name === 'qa-bert' ? join(dir, 'bert') : name === 'qa-t5' ? join(dir, 't5') : sft);
       for (const name of Object.keys(cpu.dirs)) {
         const w0 = start(name), a = weights(cpu.dirs[name]), b = weights(gpu.dirs[name]);
         expect([...b.keys()].sort(), name).toEqual([...a.keys()].sort());
@@ -121,5 +147,33 @@ describe('trainers on --device cuda', () => {
         expect(diff, name).toBeLessThan(0.01 * moved);
       }
     }, 1_200_000);
+    it('--precision bf16 and tf32: SFT from the command line on CUDA lands within rounding of fp32 on the CPU; fp32 on CUDA matches it', async () => {
+      const run = async (extra: string[]) => {
+        const lines: string[] = [];
+        const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { lines.push(a.join(' ')); });
+        try {
+          await main(['sft', '--init', join(dir, 'base'), '--data', join(dir, 'sft.jsonl'), '--out', join(dir, `p-${extra.join('-')}`), '--steps', '3', '--batch-size', '4', '--json', ...extra]);
+        } finally {
+          log.mockRestore();
+        }
+        return JSON.parse(lines.at(-1)!).finalLoss as number;
+      };
+      const cpu = await run([]);
+      for (const p of ['bf16', 'tf32']) {
+        const got = await run(['--device', 'cuda', '--precision', p]);
+        console.log(`sft 3 steps, final loss: cpu fp32 ${cpu}, cuda ${p} ${got}`);
+        expect(Math.abs(got - cpu)).toBeLessThan(2e-2 * cpu);
+      }
+      expect(await run(['--device', 'cuda'])).toBeCloseTo(cpu, 4);
+    }, 600_000);
+    it('the demo, every stage at micro sizes, gives the same held-out table on CUDA as on the CPU', () => {
+      const { cuda, results } = checkCudaDemo(join(dir, 'demo'));
+      for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.err.toExponential(2)}${r.detail ? ` ${r.detail}` : ''}`);
+      expect(results.map((r) => r.name)).toEqual(cuda.stages.map((x) => `demo ${x.name}`));
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      const settings = JSON.parse(readFileSync(join(dir, 'demo', 'cuda', 'metrics.jsonl'), 'utf8').split('\n')[0]);
+      expect(settings.device).toBe('cuda');
+    }, 1_800_000);
   }
 });
+
