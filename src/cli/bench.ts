@@ -5,6 +5,7 @@
  * (OpenBLAS when it is installed, else a naive loop; a memcpy for bandwidth; the unfused path
  * for attention).
  */
+import type { MatmulPrecision } from '../native/binding.js';
 import { parseArgs, usage, requireCpu, resolveDevice, type OptionSpec } from './args.js';
 import { native } from '../native/binding.js';
 import { runTrainBench, BENCH_CONFIGS } from '../train/bench.js';
@@ -71,9 +72,9 @@ export async function runBenchCli(args: string[]): Promise<number> {
   if (what === 'train') {
     const o = parseArgs('bench train', rest, TRAIN_SPEC);
     if (o.help) { console.log(usage('bench train', TRAIN_SPEC)); return 0; }
-    const device = resolveDevice('bench train', o.device);
-    const precision = (o.precision as string | undefined) ?? 'fp32';
-    if (precision !== 'fp32' && precision !== 'bf16' && precision !== 'tf32') throw new ArgumentError(`bench train: --precision must be fp32, tf32 or bf16, got '${precision}'`);
+    // Validates --precision too: tf32/bf16 are CUDA-only, an error on the CPU.
+    const device = resolveDevice('bench train', o.device, o.precision);
+    const precision = (o.precision as MatmulPrecision | undefined) ?? 'fp32';
     const config = (o.config as string | undefined) ?? 'tiny';
     const r = runTrainBench({ config, steps: o.steps as number | undefined, warmup: o.warmup as number | undefined, device, precision,
       batch: o.batch as number | undefined, seqLen: o.seqLen as number | undefined,

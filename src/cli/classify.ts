@@ -40,6 +40,7 @@ const num = (o: Record<string, unknown>, k: string): number | undefined => o[k] 
 export async function runClassifyCli(args: string[]): Promise<number> {
   const o = parseArgs('classify', args, SPEC);
   if (o.help) { console.log(usage('classify', SPEC)); return 0; }
+  const device = resolveDevice('classify', o.device, o.precision);
   const out = need('classify', o.out as string | undefined, '--out');
   if (o.writeTask !== undefined) {
     if (o.writeTask !== 'sentiment' && o.writeTask !== 'qa') throw new ArgumentError(`classify: --write-task takes sentiment or qa, got '${String(o.writeTask)}'`);
@@ -56,7 +57,7 @@ export async function runClassifyCli(args: string[]): Promise<number> {
     const model = (o.model as string | undefined) ?? 'gpt';
     if (model !== 'gpt' && model !== 'bert') throw new ArgumentError(`classify: --model must be gpt or bert, got '${model}'`);
     const r = runLabelEfficiency({
-      outDir: out, model, init: o.init as string | undefined, counts, seeds: (o.seeds as string[] | undefined)?.map(Number),
+      outDir: out, device, model, init: o.init as string | undefined, counts, seeds: (o.seeds as string[] | undefined)?.map(Number),
       taskSeed: num(o, 'taskSeed'), progress: !o.json, taskSize: { negation: num(o, 'negation'), contrast: num(o, 'contrast') },
       finetune: { steps: num(o, 'steps') ?? 150, lr: num(o, 'lr') ?? 1e-3, batchSize: num(o, 'batchSize') ?? 16, maxLen: num(o, 'maxLen') ?? 48 },
     } as Parameters<typeof runLabelEfficiency>[0]);
@@ -65,7 +66,7 @@ export async function runClassifyCli(args: string[]): Promise<number> {
   }
   const r = runClassify({
     init: need('classify', o.init as string | undefined, '--init'),
-    device: resolveDevice('classify', o.device, o.precision),
+    device,
     train: need('classify', o.data as string | undefined, '--data'),
     eval: o.eval as string | undefined,
     outDir: out,

@@ -38,6 +38,7 @@ function report(r: DpoResult, json: boolean): void {
 export async function runDpoCli(args: string[]): Promise<number> {
   const o = parseArgs('dpo', args, DPO_SPEC);
   if (o.help) { console.log(usage('dpo', DPO_SPEC)); return 0; }
+  const device = resolveDevice('dpo', o.device, o.precision);
   const r = runDpo({
     init: need('dpo', o.init as string | undefined, '--init'),
     pairs: readPreferences(need('dpo', o.data as string | undefined, '--data')),
@@ -45,7 +46,7 @@ export async function runDpoCli(args: string[]): Promise<number> {
     outDir: need('dpo', o.out as string | undefined, '--out'),
     loss: ((o.loss as string | undefined) ?? 'sigmoid') as DpoLossName,
     beta: (o.beta as number | undefined) ?? 0.1, gamma: o.gamma as number | undefined, sftWeight: o.sftWeight as number | undefined,
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('dpo', o.device, o.precision),
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });
@@ -56,13 +57,14 @@ export async function runDpoCli(args: string[]): Promise<number> {
 export async function runKtoCli(args: string[]): Promise<number> {
   const o = parseArgs('kto', args, COMMON);
   if (o.help) { console.log(usage('kto', COMMON)); return 0; }
+  const device = resolveDevice('kto', o.device, o.precision);
   const r = runKto({
     init: need('kto', o.init as string | undefined, '--init'),
     feedback: readFeedback(need('kto', o.data as string | undefined, '--data')),
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     outDir: need('kto', o.out as string | undefined, '--out'),
     beta: (o.beta as number | undefined) ?? 0.1,
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('kto', o.device, o.precision),
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 3e-4, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });

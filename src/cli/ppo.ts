@@ -3,6 +3,7 @@
  * `lmtrain grpo --init DIR (--reward DIR | --reward-fn exact-answer) --prompts prompts.jsonl [--eval prompts.jsonl] --out DIR`
  * exact-answer checks facts of the built-in world (--world-seed, --countries as in generation).
  */
+import type { Device } from '../tensor/tensor.js';
 import { parseArgs, usage, need, resolveDevice, DEVICE_OPTIONS, type OptionSpec } from './args.js';
 import { ArgumentError } from '../errors.js';
 import { readPrompts } from '../data/preferences.js';
@@ -50,7 +51,7 @@ function report(r: RlResult, json: boolean): void {
   for (const s of r.samples) console.log(`- ${s.prompt}\n  before: ${s.before}\n  after:  ${s.after}`);
 }
 
-function common(cmd: string, o: Record<string, unknown>, reward: RewardFn) {
+function common(cmd: string, o: Record<string, unknown>, reward: RewardFn, device: Device) {
   const num = (k: string) => o[k] as number | undefined;
   const def = <T>(v: T | undefined) => (v === undefined ? {} : v);
   return {
@@ -58,7 +59,7 @@ function common(cmd: string, o: Record<string, unknown>, reward: RewardFn) {
     prompts: readPrompts(need(cmd, o.prompts as string | undefined, '--prompts')).map((p) => p.prompt),
     evalPrompts: o.eval ? readPrompts(o.eval as string).map((p) => p.prompt) : undefined,
     outDir: need(cmd, o.out as string | undefined, '--out'),
-    reward, progress: !o.json, trainable: o.trainable as string | undefined, device: resolveDevice(cmd, o.device, o.precision),
+    reward, progress: !o.json, trainable: o.trainable as string | undefined, device,
     ...Object.fromEntries(['iterations', 'batchSize', 'epochs', 'lr', 'klCoef', 'maxNewTokens', 'seed', 'groupSize'].filter((k) => num(k) !== undefined).map((k) => [k, def(num(k))])),
   };
 }
@@ -67,9 +68,10 @@ async function run(cmd: 'ppo' | 'grpo', args: string[]): Promise<number> {
   const spec = cmd === 'ppo' ? COMMON : GRPO_SPEC;
   const o = parseArgs(cmd, args, spec);
   if (o.help) { console.log(usage(cmd, spec)); return 0; }
+  const device = resolveDevice(cmd, o.device, o.precision);
   const reward = rewardOf(cmd, o);
   try {
-    const c = common(cmd, o, reward);
+    const c = common(cmd, o, reward, device);
     report(cmd === 'ppo' ? runPpo(c) : runGrpo(c), !!o.json);
   } finally {
     reward.dispose?.();

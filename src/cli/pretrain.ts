@@ -36,6 +36,7 @@ const SPEC: Record<string, OptionSpec> = {
 export async function runPretrainCli(args: string[]): Promise<number> {
   const o = parseArgs('pretrain', args, SPEC);
   if (o.help) { console.log(usage('pretrain', SPEC)); return 0; }
+  const device = resolveDevice('pretrain', o.device, o.precision);
   const modelConfig: Record<string, unknown> = {};
   if (o.preset) modelConfig.preset = o.preset;
   if (o.layers) { modelConfig.n_layer = o.layers; modelConfig.n_decoder_layer = o.layers; }
@@ -62,7 +63,7 @@ export async function runPretrainCli(args: string[]): Promise<number> {
     batchSize: (o.batchSize as number | undefined) ?? 16,
     seed: (o.seed as number | undefined) ?? 1,
     resume: !!o.resume,
-    device: resolveDevice('pretrain', o.device, o.precision),
+    device,
     modelConfig,
     trainer: {
       steps: (o.steps as number | undefined) ?? 200, lr: (o.lr as number | undefined) ?? 3e-3, gradAccum: (o.gradAccum as number | undefined) ?? 1,

@@ -25,6 +25,7 @@ const SPEC: Record<string, OptionSpec> = {
 export async function runQaCli(args: string[]): Promise<number> {
   const o = parseArgs('qa', args, SPEC);
   if (o.help) { console.log(usage('qa', SPEC)); return 0; }
+  const device = resolveDevice('qa', o.device, o.precision);
   const n = (k: string) => o[k] as number | undefined;
   const steps = n('steps') ?? 300, lr = n('lr') ?? 1e-3;
   const out = need('qa', o.out as string | undefined, '--out');
@@ -32,7 +33,7 @@ export async function runQaCli(args: string[]): Promise<number> {
     init: need('qa', o.init as string | undefined, '--init'),
     train: need('qa', o.data as string | undefined, '--data'),
     eval: o.eval as string | undefined,
-    device: resolveDevice('qa', o.device, o.precision),
+    device,
     outDir: out, fromScratch: !!o.fromScratch, seed: n('seed') ?? 1,
     maxLen: n('maxLen') ?? 96, batchSize: n('batchSize') ?? 16, maxAnswerTokens: n('maxAnswerTokens') ?? 12,
     trainer: { steps, lr, evalEvery: n('evalEvery') ?? 0, warmupSteps: Math.ceil(steps / 10), minLr: lr / 10, weightDecay: 0.01 },

@@ -34,6 +34,7 @@ function report(r: RewardResult, json: boolean): void {
 export async function runRewardCli(args: string[]): Promise<number> {
   const o = parseArgs('reward', args, SPEC);
   if (o.help) { console.log(usage('reward', SPEC)); return 0; }
+  const device = resolveDevice('reward', o.device, o.precision);
   const data = need('reward', o.data as string | undefined, '--data');
   const r = runReward({
     init: need('reward', o.init as string | undefined, '--init'),
@@ -41,7 +42,7 @@ export async function runRewardCli(args: string[]): Promise<number> {
     evalPairs: o.eval ? readPreferences(o.eval as string) : undefined,
     center: (o.center as number | undefined) ?? 0,
     outDir: need('reward', o.out as string | undefined, '--out'),
-    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device: resolveDevice('reward', o.device, o.precision),
+    batchSize: (o.batchSize as number | undefined) ?? 8, seed: (o.seed as number | undefined) ?? 1, trainable: o.trainable as string | undefined, device,
     trainer: { steps: (o.steps as number | undefined) ?? 100, lr: (o.lr as number | undefined) ?? 1e-3, warmupSteps: 5, evalEvery: 25 },
     progress: !o.json,
   });

@@ -29,6 +29,7 @@ const SPEC: Record<string, OptionSpec> = {
 export async function runSelfTrainCli(args: string[]): Promise<number> {
   const o = parseArgs('self-train', args, SPEC);
   if (o.help) { console.log(usage('self-train', SPEC)); return 0; }
+  const device = resolveDevice('self-train', o.device, o.precision);
   const n = (k: string) => o[k] as number | undefined;
   const steps = n('steps') ?? 200, lr = n('lr') ?? 1e-3;
   const out = need('self-train', o.out as string | undefined, '--out');
@@ -39,7 +40,7 @@ export async function runSelfTrainCli(args: string[]): Promise<number> {
     eval: need('self-train', o.eval as string | undefined, '--eval'),
     outDir: out, fromScratch: !!o.fromScratch, threshold: n('threshold') ?? 0.9, balance: !o.noBalance, rounds: n('rounds') ?? 1,
     classify: {
-      device: resolveDevice('self-train', o.device, o.precision), seed: n('seed') ?? 1, maxLen: n('maxLen') ?? 64, batchSize: n('batchSize') ?? 16,
+      device, seed: n('seed') ?? 1, maxLen: n('maxLen') ?? 64, batchSize: n('batchSize') ?? 16,
       trainer: { steps, lr, warmupSteps: Math.ceil(steps / 10), minLr: lr / 10, weightDecay: 0.01 },
     },
     progress: !o.json,

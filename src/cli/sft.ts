@@ -33,11 +33,12 @@ const SPEC: Record<string, OptionSpec> = {
 export async function runSftCli(args: string[]): Promise<number> {
   const o = parseArgs('sft', args, SPEC);
   if (o.help) { console.log(usage('sft', SPEC)); return 0; }
+  const device = resolveDevice('sft', o.device, o.precision);
   const r = o.lora as number | undefined;
   const num = (k: string, d: number): number => (o[k] as number | undefined) ?? d;
   const r0 = runSft({
     init: need('sft', o.init as string | undefined, '--init'),
-    device: resolveDevice('sft', o.device, o.precision),
+    device,
     data: need('sft', o.data as string | undefined, '--data'),
     outDir: need('sft', o.out as string | undefined, '--out'),
     eval: o.eval as string | undefined,

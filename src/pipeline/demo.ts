@@ -292,30 +292,25 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
 
   // 4. reward model on the SFT backbone; it then scores every stage's held-out answers
   const rmDir = join(dir, 'reward');
-  let rm!: RewardModel;
+  let rm: RewardModel | undefined;
   const prompts = d.heldQ.map((q) => q.instruction);
-  stage('reward', () => {
-    const r = runReward({ init: sft, pairs: d.prefsTrain, evalPairs: d.prefsHeld, center: 0.01, batchSize: 8, seed: cfg.seed, outDir: rmDir, device,
-      trainer: { steps: s.rewardSteps, lr: 1e-3, warmupSteps: 5, evalEvery: Math.max(1, Math.floor(s.rewardSteps / 4)) }, progress: cfg.progress });
-    rm = RewardModel.fromCheckpoint(rmDir);
-    try {
-      rm.to(device);
-    } catch (e) {
-      rm.dispose();
-      throw e;
-    }
-    for (const [st, ev] of [[stages.find((x) => x.name === 'pretrain')!, preEval], [stages.find((x) => x.name === 'sft')!, sftEval]] as const)
-    {
-      st.metrics.rm_score = mean(rm.score(prompts, ev.answers));
-      record({ type: 'stage_metrics', name: st.name, metrics: { rm_score: st.metrics.rm_score } });
-    }
-    return { metrics: { rm_accuracy: r.after.accuracy, rm_margin: r.after.margin, rm_score_reference_answers: mean(rm.score(prompts, d.heldQ.map((q) => q.response))) }, curveDir: rmDir };
-  });
+  // From here on the reward model may be loaded: the finally below frees it on any error.
   try {
+    stage('reward', () => {
+      const r = runReward({ init: sft, pairs: d.prefsTrain, evalPairs: d.prefsHeld, center: 0.01, batchSize: 8, seed: cfg.seed, outDir: rmDir, device,
+        trainer: { steps: s.rewardSteps, lr: 1e-3, warmupSteps: 5, evalEvery: Math.max(1, Math.floor(s.rewardSteps / 4)) }, progress: cfg.progress });
+      const model = (rm = RewardModel.fromCheckpoint(rmDir)).to(device);
+      for (const [st, ev] of [[stages.find((x) => x.name === 'pretrain')!, preEval], [stages.find((x) => x.name === 'sft')!, sftEval]] as const)
+      {
+        st.metrics.rm_score = mean(model.score(prompts, ev.answers));
+        record({ type: 'stage_metrics', name: st.name, metrics: { rm_score: st.metrics.rm_score } });
+      }
+      return { metrics: { rm_accuracy: r.after.accuracy, rm_margin: r.after.margin, rm_score_reference_answers: mean(model.score(prompts, d.heldQ.map((q) => q.response))) }, curveDir: rmDir };
+    });
     const policyStage = (name: string, out: string, train: () => Record<string, number>) => stage(name, () => {
       const extra = train();
       const ev = evaluatePolicy(out, d, heldText, device);
-      return { metrics: { ...policyMetrics(ev, sftEval), rm_score: mean(rm.score(prompts, ev.answers)), ...extra }, samples: samplesOf(ev, d), curveDir: out };
+      return { metrics: { ...policyMetrics(ev, sftEval), rm_score: mean(rm!.score(prompts, ev.answers)), ...extra }, samples: samplesOf(ev, d), curveDir: out };
     });
 
     // 5. DPO from the SFT model, the SFT model as the frozen reference
@@ -368,7 +363,7 @@ export function runDemo(partial: Partial<DemoConfig> & Pick<DemoConfig, 'outDir'
       policyStage('grpo', join(dir, 'grpo'), () => rlNotes(runGrpo({ ...rlCommon, outDir: join(dir, 'grpo'), batchSize: 4, groupSize: 8, lr: 3e-4 })));
     }
   } finally {
-    rm.dispose();
+    rm?.dispose();
   }
   overall.done();
   const total = (Date.now() - t0) / 1000;

@@ -15,6 +15,8 @@ import { sentimentTask, type SentimentOptions } from '../pipeline/tasks.js';
 import { runPretrain, type ModelKind } from './pretrain.js';
 import { runClassify } from './classify.js';
 import type { TrainerConfig } from './trainer.js';
+import type { Device } from '../tensor/tensor.js';
+import { requireDevice } from '../ops/device.js';
 
 export type LabelCount = number | 'all';
 
@@ -30,6 +32,8 @@ export interface LabelEfficiencyConfig {
   pretrain: { steps: number; lr: number; seqLen: number; batchSize: number; vocabSize: number; modelConfig: Record<string, unknown> };
   finetune: { steps: number; lr: number; batchSize: number; maxLen: number; trainer?: Partial<TrainerConfig> };
   outDir: string;
+  /** Where pretraining and every fine-tune run (cpu when absent). */
+  device?: Device;
   progress: boolean;
 }
 
@@ -83,6 +87,7 @@ export function runLabelEfficiency(partial: Partial<LabelEfficiencyConfig> & Pic
     ...d, ...given, pretrain: { ...d.pretrain, ...given.pretrain }, finetune: { ...d.finetune, ...given.finetune },
   };
   if (cfg.seeds.length === 0 || cfg.counts.length === 0) throw new ArgumentError('labelEfficiency: give at least one seed and one label count');
+  const device = requireDevice(cfg.device ?? 'cpu', 'labelEfficiency');
   mkdirSync(cfg.outDir, { recursive: true });
   const task = sentimentTask(cfg.taskSeed, cfg.taskSize);
   let init = cfg.init;
@@ -91,7 +96,7 @@ export function runLabelEfficiency(partial: Partial<LabelEfficiencyConfig> & Pic
     writeFileSync(corpus, task.unlabeled.join('\n\n') + '\n');
     init = join(cfg.outDir, 'pretrained');
     const p = cfg.pretrain;
-    runPretrain({ model: cfg.model, data: [corpus], outDir: init, vocabSize: p.vocabSize, seqLen: p.seqLen, batchSize: p.batchSize, seed: cfg.taskSeed,
+    runPretrain({ model: cfg.model, data: [corpus], outDir: init, vocabSize: p.vocabSize, seqLen: p.seqLen, batchSize: p.batchSize, seed: cfg.taskSeed, device,
       modelConfig: p.modelConfig, trainer: { steps: p.steps, lr: p.lr, warmupSteps: Math.min(50, Math.ceil(p.steps / 10)), evalEvery: 0 }, progress: cfg.progress });
   }
   const rows: LabelEfficiencyRow[] = [];
@@ -105,7 +110,7 @@ export function runLabelEfficiency(partial: Partial<LabelEfficiencyConfig> & Pic
       const acc: Record<'pretrained' | 'scratch', number> = { pretrained: 0, scratch: 0 };
       for (const which of ['pretrained', 'scratch'] as const) {
         const f = cfg.finetune;
-        const r = runClassify({ init, fromScratch: which === 'scratch', train: subset, eval: task.test, labels: task.labels, seed, maxLen: f.maxLen, batchSize: f.batchSize,
+        const r = runClassify({ init, fromScratch: which === 'scratch', train: subset, eval: task.test, labels: task.labels, seed, device, maxLen: f.maxLen, batchSize: f.batchSize,
           trainer: { steps: f.steps, lr: f.lr, warmupSteps: Math.ceil(f.steps / 10), minLr: f.lr / 10, weightDecay: 0.01, ...f.trainer }, progress: false });
         sums[which].accuracy += r.eval!.accuracy / cfg.seeds.length;
         sums[which].macroF1 += r.eval!.macroF1 / cfg.seeds.length;
@@ -117,7 +122,7 @@ export function runLabelEfficiency(partial: Partial<LabelEfficiencyConfig> & Pic
     rows.push({ labels: count, n, ...sums, perSeed });
   }
   const markdown = labelEfficiencyMarkdown(rows);
-  const { progress: _p, ...stored } = cfg;
+  const { progress: _p, device: _d, ...stored } = cfg;
   const result: LabelEfficiencyResult = { config: stored, init, testExamples: task.test.length, rows, markdown };
   writeFileSync(join(cfg.outDir, 'label_efficiency.json'), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(join(cfg.outDir, 'label_efficiency.md'), markdown);

@@ -33,6 +33,7 @@ import { add, scale } from '../ops/elementwise.js';
 import { generate } from '../generate/generate.js';
 import type { Module } from '../nn/module.js';
 import type { Device } from '../tensor/tensor.js';
+import { requireDevice } from '../ops/device.js';
 import { Trainer, type TrainerConfig, type TrainTask, type TrainSummary } from './trainer.js';
 import { qaMetrics } from './metrics_cls.js';
 
@@ -161,6 +162,7 @@ const qaPrompt = (ex: Pick<QaExample, 'question' | 'context'>) => `Context: ${ex
 
 export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'train'>): QaResult {
   const cfg: QaConfig = { ...defaultQaConfig, ...partial, trainer: { ...defaultQaConfig.trainer, ...partial.trainer } };
+  const dev = requireDevice(cfg.device ?? 'cpu', 'qa');
   manualSeed(cfg.seed);
   const { backbone, tokenizerJson } = loadQaBackbone(cfg.init, cfg.fromScratch);
   if (!tokenizerJson) { backbone.dispose(); throw new DataError('the checkpoint has no tokenizer.json', cfg.init); }
@@ -177,7 +179,6 @@ export function runQa(partial: Partial<QaConfig> & Pick<QaConfig, 'init' | 'trai
   // T5's relative positions have no length limit; GPT and BERT stop at n_positions.
   const maxLen = backbone instanceof T5 ? cfg.maxLen : Math.min(cfg.maxLen, backbone.config.n_positions);
   const model: Module & { config: object } = backbone instanceof Bert ? new SpanQA(backbone) : backbone;
-  const dev: Device = cfg.device ?? 'cpu';
   try {
     model.to(dev);
   } catch (e) {

@@ -57,6 +57,8 @@ describe('lmtrain bench', () => {
     // bench train has a CUDA path: where CUDA is unusable it says why (DeviceError).
     if (!cudaAvailable()) await expect(runBenchCli(['train', '--device', 'cuda'])).rejects.toThrow(/CUDA is not usable/);
     await expect(runBenchCli(['train', '--device', 'tpu'])).rejects.toThrow(/--device \(or LMT_DEVICE\) must be cpu or cuda/);
+    await expect(runBenchCli(['train', '--precision', 'bf16'])).rejects.toThrow(/--precision bf16 is for CUDA matmuls/);
+    await expect(runBenchCli(['train', '--precision', 'fp8'])).rejects.toThrow(/--precision must be fp32, tf32 or bf16/);
     await expect(runBenchCli(['kernels', '--device', 'cuda'])).rejects.toThrow(/--device must be cpu/);
     await expect(runBenchCli(['kernels', '--device', 'gpu'])).rejects.toThrow(/--device must be cpu/);
     for (const bad of ['', 'x', 'gemm,bogus', 'threads=0', 'threads=99999', 'threads=2x', 'a'.repeat(300)])

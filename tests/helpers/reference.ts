@@ -25,6 +25,7 @@ export function maxScaledErr(got: Arr, ref: Arr, scale: Arr): number {
   let worst = 0;
   for (let i = 0; i < ref.length; i++) {
     const g = got[i], r = ref[i];
+    if (Number.isNaN(r) || Number.isNaN(g)) { if (Number.isNaN(r) !== Number.isNaN(g)) return Infinity; continue; }
     if (!Number.isFinite(r)) { if (g !== r) return Infinity; continue; }
     if (!Number.isFinite(g)) return Infinity;
     worst = Math.max(worst, Math.abs(g - r) / Math.max(scale[i], 1e-30));
