@@ -1,6 +1,7 @@
 // CPU emulation of the parts of CUDA the lmtrain kernels use, for checking their logic where
-// no GPU exists (native/tests/cuda/emu/run.mjs). Every CUDA thread of a block is a std::thread;
-// blocks run one after another; __syncthreads is a std::barrier; warp operations (shuffles,
+// no GPU exists (native/tests/cuda/emu/run.mjs). Every CUDA thread of a block is a thread of
+// its own (a std::thread under the sanitizers, a user-level fiber in the addon: run_threads
+// below); blocks run one after another; __syncthreads is a block barrier; warp operations (shuffles,
 // ldmatrix, mma.sync in mma.cuh) exchange values through a per-block buffer between barriers,
 // so they assume (as the kernels do) that every thread of the block reaches them together.
 // It checks indexing, fragment layouts, masking and synchronisation, not speed or the
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -70,6 +72,17 @@ struct Cfg {
 };
 inline Cfg cfg(dim3 g, dim3 b, size_t smem = 0, cudaStream_t = nullptr) { return Cfg{g, b, smem}; }
 extern std::atomic<long> g_launches;
+// Runs f(0..nt-1), one CUDA thread each, and returns when all have finished; sync() is the
+// block barrier they share (emu.cpp). Two implementations:
+// - with AddressSanitizer (the kernel tests): real threads, kept between launches, and a
+//   std::barrier, so the sanitizers see ordinary threads;
+// - without (the addon the TS tests load): user-level fibers on the calling thread, switched
+//   at each barrier in thread order. A barrier is then a context switch in user space instead
+//   of waking every thread of the block on two cores, which made the addon several times
+//   faster on small kernels; the results are the same (each thread still sees every other
+//   thread's writes from before the barrier, and none from after it).
+void run_threads(unsigned nt, const std::function<void(unsigned)>& f);
+void sync();
 inline unsigned char* dyn_smem() { return g_block->dyn.data(); }
 
 template <class K, class... A>
@@ -89,24 +102,20 @@ void launch(K kernel, Cfg c, A... args) {
   gridDim_ = c.g;
   std::barrier<> bar(nt);
   auto* blk = new Block();
-  blk->bar = &bar;
+  blk->bar = &bar;  // the threaded implementation's barrier (unused by fibers)
   blk->dyn.assign(c.smem + 16, 0xCD);  // garbage, as on a GPU
   g_block = blk;
-  std::vector<std::thread> th;
-  th.reserve(nt);
-  for (unsigned t = 0; t < nt; ++t)
-    th.emplace_back([&, t] {
-      threadIdx_ = dim3(t, 0, 0);
-      x_parity = 0;
-      for (unsigned bz = 0; bz < c.g.z; ++bz)
-        for (unsigned by = 0; by < c.g.y; ++by)
-          for (unsigned bx = 0; bx < c.g.x; ++bx) {
-            blockIdx_ = dim3(bx, by, bz);
-            kernel(args...);
-            bar.arrive_and_wait();
-          }
-    });
-  for (auto& t : th) t.join();
+  run_threads(nt, [&](unsigned t) {
+    threadIdx_ = dim3(t, 0, 0);
+    x_parity = 0;
+    for (unsigned bz = 0; bz < c.g.z; ++bz)
+      for (unsigned by = 0; by < c.g.y; ++by)
+        for (unsigned bx = 0; bx < c.g.x; ++bx) {
+          blockIdx_ = dim3(bx, by, bz);
+          kernel(args...);
+          sync();
+        }
+  });
   delete blk;
 }
 }  // namespace emu
@@ -115,15 +124,15 @@ void launch(K kernel, Cfg c, A... args) {
 #define blockDim emu::blockDim_
 #define gridDim emu::gridDim_
 
-inline void __syncthreads() { emu::g_block->bar->arrive_and_wait(); }
+inline void __syncthreads() { emu::sync(); }
 inline int __syncthreads_or(int v) {
-  emu::g_block->bar->arrive_and_wait();
+  emu::sync();
   if (threadIdx.x == 0) emu::g_block->orv = 0;
-  emu::g_block->bar->arrive_and_wait();
+  emu::sync();
   if (v) emu::g_block->orv = 1;
-  emu::g_block->bar->arrive_and_wait();
+  emu::sync();
   int r = emu::g_block->orv;
-  emu::g_block->bar->arrive_and_wait();
+  emu::sync();
   return r;
 }
 // Publishes this thread's words in the exchange buffer and waits for the block; returns the
@@ -132,7 +141,7 @@ inline uint64_t* emu_exchange(const uint64_t* words, int n) {
   uint64_t* b = emu::g_block->xbuf[emu::x_parity];
   emu::x_parity ^= 1;
   for (int i = 0; i < n; ++i) b[threadIdx.x * 8 + i] = words[i];
-  emu::g_block->bar->arrive_and_wait();
+  emu::sync();
   return b;
 }
 template <class T>
