@@ -538,6 +538,16 @@ WRAP(SetMatmulPrecision)
   return info.Env().Undefined();
 END_WRAP
 
+// The current CUDA matmul precision ('fp32' where CUDA is not compiled in).
+WRAP(GetMatmulPrecision)
+  const char* p = "fp32";
+#ifdef LMT_WITH_CUDA
+  int v = lmt_cuda_get_matmul_precision();
+  p = v == LMT_PREC_BF16 ? "bf16" : v == LMT_PREC_TF32 ? "tf32" : "fp32";
+#endif
+  return Napi::String::New(info.Env(), p);
+END_WRAP
+
 // A new handle on the same storage (reshape): each handle is disposed on its own, the
 // storage is freed with the last one.
 WRAP(View)
@@ -1099,7 +1109,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"matmul", Matmul}, {"dropoutForward", DropoutForward}, {"dropoutBackward", DropoutBackward},
       {"adamwStep", AdamwStep}, {"globalNorm", GlobalNorm}, {"clipGradNorm", ClipGradNorm},
       {"benchKernels", BenchKernels}, {"toDevice", ToDevice}, {"deviceOf", DeviceOf},
-      {"cudaSynchronize", CudaSynchronize}, {"setMatmulPrecision", SetMatmulPrecision},
+      {"cudaSynchronize", CudaSynchronize}, {"setMatmulPrecision", SetMatmulPrecision}, {"getMatmulPrecision", GetMatmulPrecision},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

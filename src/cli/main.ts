@@ -15,7 +15,7 @@ import { runSelfTrainCli } from './self_train.js';
 import { runDemoCli } from './demo.js';
 import { runReportCli } from './report.js';
 import { runBenchCli } from './bench.js';
-import { setMatmulPrecision } from '../ops/device.js';
+import { getMatmulPrecision, setMatmulPrecision } from '../ops/device.js';
 
 const USAGE = `usage: lmtrain <command> [options]
 
@@ -40,11 +40,12 @@ Training, eval and generate commands take --device cpu|cuda and --precision fp32
 Every command takes --help.`;
 
 export async function main(argv: string[]): Promise<number> {
+  // --precision holds for one command: an in-process caller gets its own setting back.
+  const precision = getMatmulPrecision();
   try {
     return await dispatch(argv);
   } finally {
-    // --precision holds for one command; the next one (in-process callers) starts at fp32.
-    setMatmulPrecision('fp32');
+    setMatmulPrecision(precision);
   }
 }
 

@@ -61,6 +61,7 @@ export interface Binding {
   /** Waits for queued CUDA work (no-op without a usable device). */
   cudaSynchronize(): void;
   setMatmulPrecision(p: MatmulPrecision): void;
+  getMatmulPrecision(): MatmulPrecision;
   view(h: H): H;
   memory(): { handles: number; storages: number; bytes: number; cachedBytes: number; cudaBytes: number; cudaCachedBytes: number };
   flushCache(): void;

@@ -6,7 +6,7 @@ import { describe, expect, it, beforeAll, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cudaAvailable, DeviceError, info, memory } from '../../src/index.js';
+import { cudaAvailable, DeviceError, getMatmulPrecision, info, memory, setMatmulPrecision } from '../../src/index.js';
 import { generateWorld, worldCorpus, worldInstructions } from '../../src/pipeline/world.js';
 import { worldPreferences, pairsToFeedback } from '../../src/pipeline/preferences.js';
 import { runPretrain } from '../../src/train/pretrain.js';
@@ -118,6 +118,7 @@ describe('trainers on --device cuda', () => {
       await expect(main(['sft', '--init', join(dir, 'base'), '--data', join(dir, 'sft.jsonl'), '--out', join(dir, 'y'), '--precision', 'bf16'])).rejects.toThrow(/--precision bf16 is for CUDA matmuls \(add --device cuda\)/);
       await expect(main(['pretrain', '--model', 'gpt', '--data', join(dir, 'c.txt'), '--out', join(dir, 'y'), '--precision', 'fp16'])).rejects.toThrow(/--precision must be fp32, tf32 or bf16, got 'fp16'/);
       expect(memory().numBytes).toBe(before);
+      expect(getMatmulPrecision()).toBe('fp32');
     });
   } else {
     it('two steps of each trainer on CUDA match the CPU: the same weights and metrics', () => {
@@ -166,6 +167,14 @@ describe('trainers on --device cuda', () => {
         expect(Math.abs(got - cpu)).toBeLessThan(2e-2 * cpu);
       }
       expect(await run(['--device', 'cuda'])).toBeCloseTo(cpu, 4);
+      // main() hands an in-process caller its own setting back, whatever the command asked for.
+      setMatmulPrecision('tf32');
+      try {
+        await run(['--device', 'cuda', '--precision', 'bf16']);
+        expect(getMatmulPrecision()).toBe('tf32');
+      } finally {
+        setMatmulPrecision('fp32');
+      }
     }, 600_000);
     it('the demo, every stage at micro sizes, gives the same held-out table on CUDA as on the CPU', () => {
       const { cuda, results } = checkCudaDemo(join(dir, 'demo'));
