@@ -76,7 +76,7 @@ export const DEVICE_OPTIONS: Record<string, OptionSpec> = {
  * The device of a command with a CUDA path: --device, else LMT_DEVICE, else cpu. (The CUDA
  * kernels have not yet run on a GPU in this project's checks, so cpu stays the default until
  * they have.) 'cuda' where CUDA is unusable is a DeviceError that says why. --precision sets
- * the CUDA matmul precision for the command (main() puts fp32 back when it ends); on the CPU
+ * the CUDA matmul precision for the command (main() restores the caller's setting when it ends); on the CPU
  * only fp32 exists, so anything else there is an ArgumentError rather than a silent no-op.
  */
 export function resolveDevice(cmd: string, flag: unknown, precision?: unknown): Device {

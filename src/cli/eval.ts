@@ -24,11 +24,6 @@ export async function runEval(args: string[]): Promise<number> {
   const model = GPT.fromCheckpoint(dir).eval();
   try {
     model.to(device);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  try {
     const T = Math.min((o.seqLen as number | undefined) ?? model.config.n_positions, model.config.n_positions);
     const stream: number[] = [];
     for (const d of readDocuments(data)) stream.push(...tok.encode(d.text), tok.eosId);

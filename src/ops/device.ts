@@ -53,11 +53,12 @@ export function synchronize(): void {
  * cores with fp32 accumulation 'tf32' (inputs rounded to 10 mantissa bits) or 'bf16' (7).
  * Weights, activations and optimizer state stay fp32 either way.
  */
-export function getMatmulPrecision(): MatmulPrecision {
-  return native.getMatmulPrecision();
-}
-
 export function setMatmulPrecision(p: MatmulPrecision): void {
   if (p !== 'fp32' && p !== 'bf16' && p !== 'tf32') throw new ArgumentError(`setMatmulPrecision: expected 'fp32', 'bf16' or 'tf32', got ${String(p)}`);
   native.setMatmulPrecision(p);
+}
+
+/** The current CUDA matmul precision (see setMatmulPrecision); 'fp32' where CUDA is not compiled in. */
+export function getMatmulPrecision(): MatmulPrecision {
+  return native.getMatmulPrecision();
 }
