@@ -66,7 +66,10 @@ def bench_matmul(dtype, M, N, K, tb):
 def bench_attention(B, H, T, D):
     shape = f"B{B} H{H} T{T} D{D} causal"
     fwd_flops = 4.0 * B * H * T * T * D / 2
+    # Keyed by dtype against lmt_cuda_bench: our bf16 (tensor-core) attention against flash
+    # SDPA in bf16, our fp32 attention against SDPA in fp32.
     for dtype, impl in ((torch.bfloat16, "sdpa-flash-bf16"), (torch.float32, "sdpa-fp32")):
+        key = "bf16" if dtype == torch.bfloat16 else "fp32"
         q, k, v = (torch.randn(B, H, T, D, device=dev, dtype=dtype, requires_grad=True) for _ in range(3))
         g = torch.randn(B, H, T, D, device=dev, dtype=dtype)
         fwd = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -76,8 +79,8 @@ def bench_attention(B, H, T, D):
             torch.autograd.grad(o, (q, k, v), g)
 
         with torch.no_grad():
-            emit("attention_fwd", shape, "fp32", time_ms(fwd), fwd_flops, impl=impl)
-        emit("attention_fwd_bwd", shape, "fp32", time_ms(fwd_bwd), fwd_flops * 3.5, impl=impl)
+            emit("attention_fwd", shape, key, time_ms(fwd), fwd_flops, impl=impl)
+        emit("attention_fwd_bwd", shape, key, time_ms(fwd_bwd), fwd_flops * 3.5, impl=impl)
 
 
 def bench_memory():

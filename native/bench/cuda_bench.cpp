@@ -101,7 +101,9 @@ void bench_matmul(const char* dtype, int64_t M, int64_t N, int64_t K, int tb) {
   lmt_cuda_free(b, (size_t)(K * N) * 4);
 }
 
-void bench_attention(int64_t B, int64_t NH, int64_t T, int64_t HS) {
+// dtype "fp32": the fp32 SIMT kernels; "bf16": the same fp32 tensors at the BF16 precision,
+// which runs the tensor-core kernels (attention_mma.cu).
+void bench_attention(const char* dtype, int64_t B, int64_t NH, int64_t T, int64_t HS) {
   size_t n = (size_t)(B * NH * T * HS);
   float *q = drandn(n, 1.f, 3), *k = drandn(n, 1.f, 4), *v = drandn(n, 1.f, 5), *g = drandn(n, 1.f, 6);
   float *o = (float*)dalloc(n * 4), *lse = (float*)dalloc((size_t)(B * NH * T) * 4);
@@ -112,17 +114,20 @@ void bench_attention(int64_t B, int64_t NH, int64_t T, int64_t HS) {
   // Causal attention FLOPs as FlashAttention counts them: 4 B H T^2 D / 2 forward, 2.5x that
   // for backward.
   double fwd_flops = 4.0 * B * NH * T * T * HS / 2;
+  const int prec = std::strcmp(dtype, "bf16") == 0 ? LMT_PREC_BF16 : LMT_PREC_FP32;
+  ok(lmt_cuda_set_matmul_precision(prec), "set precision");
   double ms_f = time_ms([&] {
     ok(lmt_cuda_attention_forward(o, lse, q, k, v, nullptr, nullptr, B, NH, T, T, HS, 1, 1, scale), "attn fwd");
   });
-  emit("attention_fwd", shape, "fp32", ms_f, fwd_flops, 0);
+  emit("attention_fwd", shape, dtype, ms_f, fwd_flops, 0);
   double ms_fb = time_ms([&] {
     ok(lmt_cuda_attention_forward(o, lse, q, k, v, nullptr, nullptr, B, NH, T, T, HS, 1, 1, scale), "attn fwd");
     ok(lmt_cuda_attention_backward(dq, dk, dv, nullptr, g, q, k, v, o, lse, nullptr, nullptr, B, NH, T, T, HS, 1, 1,
                                    scale),
        "attn bwd");
   });
-  emit("attention_fwd_bwd", shape, "fp32", ms_fb, fwd_flops * 3.5, 0);
+  emit("attention_fwd_bwd", shape, dtype, ms_fb, fwd_flops * 3.5, 0);
+  ok(lmt_cuda_set_matmul_precision(LMT_PREC_FP32), "set precision");
   for (float* p : {q, k, v, g, o, dq, dk, dv}) lmt_cuda_free(p, n * 4);
   lmt_cuda_free(lse, (size_t)(B * NH * T) * 4);
 }
@@ -201,8 +206,10 @@ int main(int argc, char** argv) {
   bench_matmul("fp32", 4096, 4096, 4096, 0);
   bench_matmul("fp32-as-bf16", 4096, 4096, 4096, 0);
   bench_matmul("fp32-as-tf32", 4096, 4096, 4096, 0);
-  bench_attention(8, 12, 1024, 64);
-  bench_attention(8, 12, 256, 64);
+  for (const char* dt : {"bf16", "fp32"}) {
+    bench_attention(dt, 8, 12, 1024, 64);
+    bench_attention(dt, 8, 12, 256, 64);
+  }
   bench_memory();
   return 0;
 }

@@ -10,31 +10,20 @@
 // the accumulator only when the running max grows. Backward is three kernels:
 //   D_i = dout_i . out_i;  dq (+ dbias) per query;  dk and dv per key (P recomputed from lse).
 // Head sizes up to 256 are supported.
-#include "common.cuh"
+//
+// When the matmul precision is BF16 (lmt_cuda_set_matmul_precision) on compute capability
+// 8.0+ and the head size is at most 128, the entry points below run the tensor-core kernels
+// of attention_mma.cu instead (the same contract, bf16 products with fp32 accumulation).
+#include "attention.cuh"
 
 namespace {
 
 constexpr int QT = 64;  // threads (queries or keys) per block
 
-struct AttnArgs {
-  float *out, *lse, *dq, *dk, *dv, *dbias, *Dbuf;
-  const float *dout, *q, *k, *v, *o, *lse_in, *bias, *key_mask;
-  int64_t B, NH, Tq, Tk, HS, bias_B;
-  int causal;
-  float scale;
-};
+using namespace lmt::cuda::attn;
 
 template <int D>
 __host__ __device__ constexpr int tile_keys() { return D <= 128 ? 32 : 16; }
-
-// Score of (query i, key j) of head (b, h) from the raw dot product.
-__device__ __forceinline__ float finish_score(const AttnArgs& A, float dot, int64_t b, int64_t h, int64_t i,
-                                             int64_t j) {
-  float s = dot * A.scale;
-  if (A.bias) s += A.bias[(((A.bias_B == 1 ? 0 : b) * A.NH + h) * A.Tq + i) * A.Tk + j];
-  if (A.key_mask) s += A.key_mask[b * A.Tk + j];
-  return s;
-}
 
 // Stages rows [r0, r0+n) of a (T, HS) matrix into sm[KT][D], zero-padded.
 template <int D, int KT>
@@ -140,10 +129,6 @@ __global__ void attn_rowdot(AttnArgs A) {
     for (int64_t d = 0; d < A.HS; ++d) s += (double)g[d] * o[d];
     A.Dbuf[r] = (float)s;
   }
-}
-
-__device__ __forceinline__ float prob(float s, float lse) {
-  return (lse == -INFINITY || s == -INFINITY) ? 0.f : expf(s - lse);
 }
 
 // dq_i and dbias_i, one thread per query; K and V tiles in shared memory.
@@ -296,6 +281,7 @@ extern "C" lmt_status lmt_cuda_attention_forward(float* out, float* lse, const f
              bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
   int64_t grid = B * NH * ((Tq + QT - 1) / QT);
   LMT_ARG(grid < ((int64_t)1 << 31), "%s: too many (batch, head, query block) tasks", __func__);
+  if (lmt_cuda_get_matmul_precision() == LMT_PREC_BF16 && mma_usable(HS)) return forward_mma(A, __func__);
   LMT_ATTN_DISPATCH(attn_fwd, HS, (unsigned)grid, A);
   LMT_CUDA_LAUNCHED();
   LMT_GUARD_END
@@ -333,11 +319,14 @@ extern "C" lmt_status lmt_cuda_attention_backward(float* dq, float* dk, float* d
   int64_t gq = B * NH * ((Tq + QT - 1) / QT), gk = B * NH * ((Tk + QT - 1) / QT);
   if (st == LMT_OK && (gq >= ((int64_t)1 << 31) || gk >= ((int64_t)1 << 31)))
     st = lmt_fail(LMT_ERR_INVALID_ARG, "%s: too many (batch, head, block) tasks", fn);
-  if (st == LMT_OK) {
+  const bool mma = lmt_cuda_get_matmul_precision() == LMT_PREC_BF16 && mma_usable(HS);
+  if (st == LMT_OK && mma) {
+    st = backward_mma(A, fn);
+  } else if (st == LMT_OK) {
     LMT_ATTN_DISPATCH(attn_bwd_dq, HS, (unsigned)gq, A);
     st = lmt::cuda::launched(fn);
   }
-  if (st == LMT_OK) {
+  if (st == LMT_OK && !mma) {
     LMT_ATTN_DISPATCH(attn_bwd_dkdv, HS, (unsigned)gk, A);
     st = lmt::cuda::launched(fn);
   }

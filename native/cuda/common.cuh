@@ -36,6 +36,18 @@ lmt_status take_error_flag(const char* fn, const char* what);
 // Number of SMs of the current device (cached).
 int sm_count();
 
+// Whether the current device has the sm_80 tensor-core instructions (mma.sync bf16/tf32,
+// ldmatrix, cp.async) that the tensor-core GEMM and attention kernels use; asked once.
+inline bool tensor_cores() {
+  static const int major = [] {
+    int dev = 0, m = 0;
+    cudaGetDevice(&dev);
+    cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, dev);
+    return m;
+  }();
+  return major >= 8;
+}
+
 // Blocks for a grid-stride loop over n items (capped so that huge n still launches).
 inline unsigned blocks_for(int64_t n, int threads) {
   int64_t b = (n + threads - 1) / threads;

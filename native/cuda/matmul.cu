@@ -357,17 +357,6 @@ lmt_status launch_tc(const TC<E>& p, const char* fn) {
   return lmt::cuda::launched(fn);
 }
 
-int g_cc_major = -1;
-bool tensor_cores() {
-  if (g_cc_major < 0) {
-    int dev = 0, major = 0;
-    cudaGetDevice(&dev);
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-    g_cc_major = major;
-  }
-  return g_cc_major >= 8;
-}
-
 // The tensor-core path: operands of type T computed as E (bf16, or fp32 rounded to tf32).
 // What is not already E with whole 16-byte chunks per row is packed first.
 template <class E, class T>
@@ -441,10 +430,10 @@ extern "C" lmt_status lmt_cuda_matmul(float* c, const float* a, const float* b, 
     LMT_CUDA_LAUNCHED();
   }
   const int prec = lmt_cuda_get_matmul_precision();
-  if (prec == LMT_PREC_BF16 && tensor_cores())
+  if (prec == LMT_PREC_BF16 && lmt::cuda::tensor_cores())
     return run_tc<__nv_bfloat16, float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa,
                                         sb, sc, alpha, beta);
-  if (prec == LMT_PREC_TF32 && tensor_cores())
+  if (prec == LMT_PREC_TF32 && lmt::cuda::tensor_cores())
     return run_tc<float, float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
                                 alpha, beta);
   dim3 grid((unsigned)((N + F_BN - 1) / F_BN), (unsigned)((M + F_BM - 1) / F_BM),
@@ -464,7 +453,7 @@ extern "C" lmt_status lmt_cuda_matmul_bf16(void* c, int c_bf16, const uint16_t* 
   LMT_CHECK(lmt::check_matmul(__func__, c, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc, alpha,
                               &need_ab));
   if (batch == 0 || M == 0 || N == 0) return LMT_OK;
-  LMT_ARG(tensor_cores(), "%s: bf16 tensor-core matmul needs compute capability 8.0 or newer", __func__);
+  LMT_ARG(lmt::cuda::tensor_cores(), "%s: bf16 tensor-core matmul needs compute capability 8.0 or newer", __func__);
   // With no product the kernel still runs with K = 0 (no K-tiles, nothing read from a or b,
   // which may be null): the epilogue writes beta * C, or zeros when beta == 0.
   if (!need_ab) a = b = nullptr, K = 0;

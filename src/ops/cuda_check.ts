@@ -61,6 +61,8 @@ interface Case {
   tol?: number;
   /** No backward (the op has no gradient, or it is not the point). */
   forwardOnly?: boolean;
+  /** The CUDA matmul precision for the CUDA run (the CPU has only fp32). */
+  precision?: MatmulPrecision;
 }
 
 /** Forward + backward of one case on one device; returns the output and input gradients. */
@@ -74,18 +76,40 @@ function runOn(c: Case, device: 'cpu' | 'cuda', floats0: Tensor[], ints0: Tensor
       return leaf;
     });
     const ints = ints0.map((t) => t.to(device));
-    const out = c.run(floats, ints);
+    const precision = device === 'cuda' ? c.precision : undefined;
+    if (precision) setMatmulPrecision(precision);
+    let out: Tensor;
+    try {
+      out = c.run(floats, ints);
+    } finally {
+      if (precision) setMatmulPrecision('fp32');
+    }
     const res = [Float32Array.from(out.toArray())];
     if (!c.forwardOnly) {
       // Weighted sum so that every output element gets its own upstream gradient.
       manualSeed(99);
       const w = randn(out.shape as number[], { device });
-      backward(sum(E.mul(out, w)));
+      if (precision) setMatmulPrecision(precision);
+      try {
+        backward(sum(E.mul(out, w)));
+      } finally {
+        if (precision) setMatmulPrecision('fp32');
+      }
       for (const f of floats) res.push(f.grad ? Float32Array.from(f.grad.toArray()) : new Float32Array(0));
     }
     for (const f of floats) { f.grad?.dispose(); f.grad = null; }
     return res;
   });
+}
+
+/** t rounded to the nearest bf16 values (a new tensor; t is disposed). */
+function bf16Round(t: Tensor): Tensor {
+  const a = Float32Array.from(t.toArray());
+  const u = new Uint32Array(a.buffer);
+  for (let i = 0; i < u.length; i++) u[i] = ((u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16) << 16;
+  const out = tensor(a, t.shape as number[]);
+  t.dispose();
+  return out;
 }
 
 function ints(values: number[], shape: number[]): Tensor {
@@ -128,6 +152,17 @@ function cases(): Case[] {
     make: () => ({ floats: [r([2, 2, 9, 32]), r([2, 2, 12, 32]), r([2, 2, 12, 32]), r([1, 2, 9, 12], 0.5)], ints: [ints([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [2, 12])] }),
     run: ([q, k, v, b], [m]) => attention(q, k, v, { bias: b, keyPaddingMask: toFloat(m) }),
     tol: 3e-5,
+  });
+  // The tensor-core attention (bf16 precision): inputs already bf16, so what differs is the
+  // bf16 rounding of P, dS and the upstream gradient inside the kernels.
+  const rb = (shape: number[], std = 1) => bf16Round(r(shape, std));
+  cs.push({ name: 'attention causal, bf16 tensor cores', make: () => ({ floats: [rb([2, 3, 70, 64]), rb([2, 3, 70, 64]), rb([2, 3, 70, 64])] }), run: ([q, k, v]) => attention(q, k, v, { causal: true }), precision: 'bf16', tol: 1e-2 });
+  cs.push({
+    name: 'attention bias + padding, bf16 tensor cores',
+    make: () => ({ floats: [rb([2, 2, 9, 32]), rb([2, 2, 12, 32]), rb([2, 2, 12, 32]), r([1, 2, 9, 12], 0.5)], ints: [ints([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [2, 12])] }),
+    run: ([q, k, v, b], [m]) => attention(q, k, v, { bias: b, keyPaddingMask: toFloat(m) }),
+    precision: 'bf16',
+    tol: 1e-2,
   });
   cs.push({ name: 'dropout (same mask)', make: () => ({ floats: [r([4096])] }), run: ([a]) => { manualSeed(5); return dropout(a, 0.3); } });
   cs.push({ name: 'transpose', make: () => ({ floats: [r([3, 5, 7])] }), run: ([a]) => transpose(a) });

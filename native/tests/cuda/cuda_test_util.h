@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "lmt/lmt.h"
@@ -77,6 +78,27 @@ bool same(const std::vector<T>& a, const std::vector<T>& b) {
   for (size_t i = 0; i < a.size(); ++i)
     if (!(a[i] == b[i]) && !(a[i] != a[i] && b[i] != b[i])) return false;
   return true;
+}
+
+// bf16 bits of f, round to nearest even (as __float2bfloat16_rn), and back.
+inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+inline float from_bf16(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+// Each value rounded to the nearest bf16 (what a bf16 kernel sees of an fp32 input).
+inline std::vector<float> round_bf16(const std::vector<float>& v) {
+  std::vector<float> o(v.size());
+  for (size_t i = 0; i < v.size(); ++i) o[i] = from_bf16(to_bf16(v[i]));
+  return o;
 }
 
 }  // namespace ct

@@ -8,19 +8,10 @@
 
 namespace {
 
-uint16_t to_bf16(float f) {  // round to nearest even, as __float2bfloat16_rn
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (uint16_t)(u >> 16);
-}
-float from_bf16(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+using ct::from_bf16;
+using ct::round_bf16;
+using ct::to_bf16;
+
 // fp32 -> tf32 value (10 mantissa bits), round to nearest, ties away from zero (cvt.rna).
 float to_tf32(float f) {
   uint32_t u;
@@ -35,12 +26,6 @@ std::vector<float> round_tf32(const std::vector<float>& v) {
   for (size_t i = 0; i < v.size(); ++i) o[i] = to_tf32(v[i]);
   return o;
 }
-std::vector<float> round_bf16(const std::vector<float>& v) {
-  std::vector<float> o(v.size());
-  for (size_t i = 0; i < v.size(); ++i) o[i] = from_bf16(to_bf16(v[i]));
-  return o;
-}
-
 struct Case {
   int64_t batch, M, N, K;
   int ta, tb;
