@@ -26,10 +26,11 @@ print("| kernel | shape | dtype | lmtrain ms | lmtrain TFLOP/s or GB/s | PyTorch
 print("|---|---|---|---:|---:|---|---:|---:|")
 for o in ours:
     key = (o["kernel"], o["shape"], o["dtype"])
+    name = o["kernel"] + (f" ({o['impl']})" if o.get("impl") else "")
     refs = [t for t in torch_recs if (t["kernel"], t["shape"], t["dtype"]) == key] or [None]
     rate = f"{o['tflops']} TF" if "tflops" in o else f"{o.get('gbps', '')} GB/s"
     for t in refs:
         if t is None:
-            print(f"| {key[0]} | {key[1]} | {key[2]} | {o['ms']:.3f} | {rate} | — | — | — |")
+            print(f"| {name} | {key[1]} | {key[2]} | {o['ms']:.3f} | {rate} | — | — | — |")
         else:
-            print(f"| {key[0]} | {key[1]} | {key[2]} | {o['ms']:.3f} | {rate} | {t.get('impl', '')} | {t['ms']:.3f} | {t['ms'] / o['ms']:.2f}x |")
+            print(f"| {name} | {key[1]} | {key[2]} | {o['ms']:.3f} | {rate} | {t.get('impl', '')} | {t['ms']:.3f} | {t['ms'] / o['ms']:.2f}x |")

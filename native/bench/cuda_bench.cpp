@@ -59,8 +59,12 @@ double time_ms(const std::function<void()>& fn) {
   return per[per.size() / 2];
 }
 
+// The implementation named in matmul records: the bf16 GEMM kernel in use.
+const char* g_impl = nullptr;
+
 void emit(const char* kernel, const std::string& shape, const char* dtype, double ms, double flops, double bytes) {
   std::printf("{\"kernel\":\"%s\",\"shape\":\"%s\",\"dtype\":\"%s\",\"ms\":%.4f", kernel, shape.c_str(), dtype, ms);
+  if (g_impl) std::printf(",\"impl\":\"%s\"", g_impl);
   if (flops > 0) std::printf(",\"tflops\":%.2f", flops / (ms * 1e-3) / 1e12);
   if (bytes > 0) std::printf(",\"gbps\":%.1f", bytes / (ms * 1e-3) / 1e9);
   std::printf("}\n");
@@ -196,15 +200,29 @@ int main(int argc, char** argv) {
   }
   // gpt2-124m training shapes: B*T = 8*1024 rows; qkv, attention proj, MLP up, MLP down, head.
   const int64_t R = 8192;
+  // bf16 products run on the kernel lmt_cuda_gemm_kernel names (wgmma on an H100/H200 with
+  // sm_90a code, after its self-check); there the mma.sync kernel is timed too, for comparison.
+  const int gk = lmt_cuda_gemm_kernel();
+  g_impl = gk == 2 ? "wgmma" : gk == 1 ? "mma.sync" : "fp32 fallback";
   bench_matmul("bf16", 4096, 4096, 4096, 0);
   bench_matmul("bf16", 4096, 4096, 4096, 1);
+  if (gk == 2) {
+    ok(lmt_cuda_set_gemm_kernel(1), "gemm kernel");
+    g_impl = "mma.sync";
+    bench_matmul("bf16", 4096, 4096, 4096, 0);
+    bench_matmul("bf16", 4096, 4096, 4096, 1);
+    bench_matmul("fp32-as-bf16", 4096, 4096, 4096, 0);
+    ok(lmt_cuda_set_gemm_kernel(0), "gemm kernel");
+    g_impl = "wgmma";
+  }
   bench_matmul("bf16", R, 2304, 768, 1);
   bench_matmul("bf16", R, 768, 768, 1);
   bench_matmul("bf16", R, 3072, 768, 1);
   bench_matmul("bf16", R, 768, 3072, 1);
   if (!g_quick) bench_matmul("bf16", R, 50257, 768, 1);
-  bench_matmul("fp32", 4096, 4096, 4096, 0);
   bench_matmul("fp32-as-bf16", 4096, 4096, 4096, 0);
+  g_impl = nullptr;
+  bench_matmul("fp32", 4096, 4096, 4096, 0);
   bench_matmul("fp32-as-tf32", 4096, 4096, 4096, 0);
   for (const char* dt : {"bf16", "fp32"}) {
     bench_attention(dt, 8, 12, 1024, 64);

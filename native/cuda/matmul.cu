@@ -12,6 +12,10 @@
 //    tiles (K 32 bf16 or 16 fp32 per stage), 8 warps of 64x32. Operands already in that form
 //    are used in place. fp32 matmuls take this path when the precision is BF16 or TF32
 //    (lmt_cuda_set_matmul_precision); lmt_cuda_matmul_bf16 always does.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
 #include "common.cuh"
 #include "mma.cuh"
 
@@ -164,6 +168,22 @@ __device__ __forceinline__ void load_tile(E* sm, const E* g, int64_t ld, int64_t
   }
 }
 
+// C[bi][gm][gn] = alpha acc + beta C (fp32 or bf16 C; beta == 0 never reads C).
+template <class E>
+__device__ __forceinline__ void store_c(const TC<E>& p, int64_t bi, int64_t gm, int64_t gn, float acc) {
+  float v = p.alpha * acc;
+  const int64_t off = bi * p.sc + gm * p.ldc + gn;
+  if (p.c_bf16) {
+    __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(p.c) + off;
+    if (p.beta != 0.f) v += p.beta * __bfloat162float(*out);
+    *out = __float2bfloat16_rn(v);
+  } else {
+    float* out = reinterpret_cast<float*>(p.c) + off;
+    if (p.beta != 0.f) v += p.beta * *out;
+    *out = v;
+  }
+}
+
 template <class E, bool TA, bool TB>
 __global__ void __launch_bounds__(T_THREADS) gemm_tc(TC<E> p) {
 #if __CUDA_ARCH__ >= 800
@@ -293,17 +313,7 @@ __global__ void __launch_bounds__(T_THREADS) gemm_tc(TC<E> p) {
           for (int e = 0; e < 2; ++e) {
             int64_t gn = n0 + wn * 32 + j * 8 + 2 * t + e;
             if (gn >= p.N) continue;
-            float v = p.alpha * acc[i][j][h * 2 + e];
-            int64_t off = bi * p.sc + gm * p.ldc + gn;
-            if (p.c_bf16) {
-              __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(p.c) + off;
-              if (p.beta != 0.f) v += p.beta * __bfloat162float(*out);
-              *out = __float2bfloat16_rn(v);
-            } else {
-              float* out = reinterpret_cast<float*>(p.c) + off;
-              if (p.beta != 0.f) v += p.beta * *out;
-              *out = v;
-            }
+            store_c(p, bi, gm, gn, acc[i][j][h * 2 + e]);
           }
         }
       }
@@ -332,6 +342,116 @@ __global__ void pack_rows(E* out, const T* in, int64_t batch, int64_t rows, int6
   }
 }
 
+// Packs the transpose: out (per batch rows x colsp, zero past cols) from in stored as
+// (cols x rows) with leading dimension ld and batch stride s, through 32 x 32 shared tiles so
+// that reads and writes are both coalesced. Grid (colsp / 32, rows / 32, batches).
+template <class T>
+__global__ void __launch_bounds__(256) pack_transposed(__nv_bfloat16* out, const T* in, int64_t batch, int64_t rows,
+                                                      int64_t cols, int64_t ld, int64_t s, int64_t colsp) {
+  __shared__ float tile[32][33];
+  const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;  // 32 x 8
+  const int64_t c0 = (int64_t)blockIdx.x * 32, r0 = (int64_t)blockIdx.y * 32;
+  for (int64_t bi = blockIdx.z; bi < batch; bi += gridDim.z) {
+    for (int y = ty; y < 32; y += 8) {
+      const int64_t c = c0 + y, r = r0 + tx;
+      float v = 0.f;
+      if (c < cols && r < rows) {
+        T x = in[bi * s + c * ld + r];
+        if constexpr (sizeof(T) == 4) v = (float)x;
+        else v = __bfloat162float(x);
+      }
+      tile[y][tx] = v;
+    }
+    __syncthreads();
+    for (int y = ty; y < 32; y += 8) {
+      const int64_t r = r0 + y, c = c0 + tx;
+      if (r < rows && c < colsp) out[(bi * rows + r) * colsp + c] = __float2bfloat16_rn(tile[tx][y]);
+    }
+    __syncthreads();
+  }
+}
+
+// ---- sm_90a: wgmma kernel ---------------------------------------------------------------------
+// bf16 with both operands K-major (run_tc packs the others transposed): 128 x 128 block tiles,
+// two warpgroups of 64 x 128 (wgmma m64n128k16, 64 fp32 accumulators per thread), K in steps
+// of 64 (one 128-byte swizzled row per operand row) through a 4-stage cp.async pipeline:
+// 32 KiB per stage. Every thread loads; each stage's loads are fenced into the async proxy
+// before the barrier that precedes the wgmmas reading them, and the wgmmas of a stage complete
+// (wait_group 0) before the barrier after which that stage is loaded again.
+constexpr int W_BM = 128, W_BN = 128, W_BK = 64, W_STAGES = 4, W_THREADS = 256;
+constexpr int W_TILE = 128 * 128;  // bytes of one operand's tile: 128 rows x 128 bytes
+constexpr size_t W_SMEM = (size_t)W_STAGES * 2 * W_TILE + 1024;  // + alignment slack
+
+__global__ void __launch_bounds__(W_THREADS) gemm_wgmma(TC<__nv_bfloat16> p) {
+  if (!have_wgmma()) return;  // never launched where the probe said no
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  // The swizzle is a function of address bits 4-9: tiles start on 1024-byte boundaries.
+  unsigned char* smem = smem_raw + ((1024 - ((uintptr_t)smem_raw & 1023)) & 1023);
+  const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const int64_t m0 = (int64_t)blockIdx.y * W_BM, n0 = (int64_t)blockIdx.x * W_BN;
+  const int64_t KT = (p.K + W_BK - 1) / W_BK;
+  auto tile = [&](int stage, int op) { return smem + (stage * 2 + op) * W_TILE; };
+
+  for (int64_t bi = blockIdx.z; bi < p.batch; bi += gridDim.z) {
+    const __nv_bfloat16* A = p.a + bi * p.sa;
+    const __nv_bfloat16* B = p.b + bi * p.sb;
+    auto load_stage = [&](int stage, int64_t kt) {
+      const int64_t k0 = kt * W_BK;
+#pragma unroll
+      for (int c = tid; c < 2 * 128 * 8; c += W_THREADS) {
+        const int op = c >> 10, r = (c >> 3) & 127, ch = c & 7;
+        const int64_t row = (op ? n0 : m0) + r, col = k0 + ch * 8;
+        const bool valid = row < (op ? p.b_rows : p.a_rows) && col < (op ? p.b_cols : p.a_cols);
+        const __nv_bfloat16* src = op ? B + row * p.ldb + col : A + row * p.lda + col;
+        cp_async16(tile(stage, op) + r * 128 + ((ch ^ (r & 7)) << 4), valid ? src : (op ? B : A), valid);
+      }
+    };
+    float acc[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+#pragma unroll
+    for (int st = 0; st < W_STAGES - 1; ++st) {
+      if (st < KT) load_stage(st, st);
+      cp_commit();
+    }
+    for (int64_t kt = 0; kt < KT; ++kt) {
+      cp_wait<W_STAGES - 2>();
+      fence_proxy_async();
+      __syncthreads();
+      {
+        const int64_t nk = kt + W_STAGES - 1;
+        if (nk < KT) load_stage((int)(nk % W_STAGES), nk);
+        cp_commit();
+      }
+      const int st = (int)(kt % W_STAGES);
+      wgmma_fence();
+#pragma unroll
+      for (int ks = 0; ks < W_BK / 16; ++ks) wgmma_m64n128(acc, tile(st, 0) + wg * 64 * 128, tile(st, 1), ks);
+      wgmma_commit();
+      wgmma_wait0();
+    }
+    cp_wait<0>();
+    __syncthreads();  // the next batch's prologue overwrites the stages
+
+#pragma unroll
+    for (int e2 = 0; e2 < 2; ++e2) {
+      const int64_t gm = m0 + wg * 64 + warp * 16 + g + e2 * 8;
+      if (gm >= p.M) continue;
+#pragma unroll
+      for (int j = 0; j < 16; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int64_t gn = n0 + j * 8 + 2 * t + e;
+          if (gn < p.N) store_c(p, bi, gm, gn, acc[4 * j + e2 * 2 + e]);
+        }
+    }
+  }
+}
+
+// Sets *out to 1 where the wgmma instructions were compiled in for the running device.
+__global__ void wgmma_probe(int* out) { *out = have_wgmma() ? 1 : 0; }
+
 template <class E>
 constexpr size_t tc_smem_bytes(bool a_kc, bool b_kc) {
   return (size_t)T_STAGES *
@@ -357,12 +477,29 @@ lmt_status launch_tc(const TC<E>& p, const char* fn) {
   return lmt::cuda::launched(fn);
 }
 
+lmt_status launch_wgmma(const TC<__nv_bfloat16>& p, const char* fn) {
+  static bool attr_set = false;
+  if (!attr_set) {
+    lmt_status s = lmt::cuda::check(
+        cudaFuncSetAttribute(gemm_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)W_SMEM), fn,
+        "cudaFuncSetAttribute");
+    if (s != LMT_OK) return s;
+    attr_set = true;
+  }
+  dim3 grid((unsigned)((p.N + W_BN - 1) / W_BN), (unsigned)((p.M + W_BM - 1) / W_BM),
+            (unsigned)(p.batch < 65535 ? p.batch : 65535));
+  gemm_wgmma<<<grid, W_THREADS, W_SMEM, lmt::cuda::stream()>>>(p);
+  return lmt::cuda::launched(fn);
+}
+
 // The tensor-core path: operands of type T computed as E (bf16, or fp32 rounded to tf32).
-// What is not already E with whole 16-byte chunks per row is packed first.
+// What is not already E with whole 16-byte chunks per row is packed first; for the wgmma
+// kernel (wg, bf16 only) operands must also be K-major, so an M- or N-major one is packed
+// transposed.
 template <class E, class T>
 lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, int64_t batch, int64_t M,
                   int64_t N, int64_t K, int ta, int tb, int64_t lda, int64_t ldb, int64_t ldc, int64_t sa,
-                  int64_t sb, int64_t sc, float alpha, float beta) {
+                  int64_t sb, int64_t sc, float alpha, float beta, bool wg = false) {
   constexpr int64_t pc = Elem<E>::per_chunk;
   TC<E> p{};
   p.c = c;
@@ -373,10 +510,32 @@ lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, i
   int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
   void* bufs[2] = {nullptr, nullptr};
   size_t sizes[2] = {0, 0};
-  auto prepare = [&](int which, const T* x, int64_t rows, int64_t cols, int64_t ld, int64_t s, const E** out,
-                     int64_t* out_ld, int64_t* out_s, int64_t* out_cols) -> lmt_status {
+  // Stored rows x cols of x become out_rows x out_cols (cols padded to whole chunks), or the
+  // transpose when `transpose`.
+  auto prepare = [&](int which, const T* x, int64_t rows, int64_t cols, int64_t ld, int64_t s, bool transpose,
+                     const E** out, int64_t* out_ld, int64_t* out_s, int64_t* out_rows,
+                     int64_t* out_cols) -> lmt_status {
     bool aligned = sizeof(T) == sizeof(E) && cols % pc == 0 && ld % pc == 0 && s % pc == 0 &&
                    ((uintptr_t)x % 16) == 0;
+    *out_rows = rows;
+    if (transpose) {
+      if constexpr (sizeof(E) == 2) {
+        const int64_t colsp = (rows + pc - 1) / pc * pc;  // K, the stored rows, becomes the columns
+        const int64_t nb = s == 0 ? 1 : batch;
+        const int64_t total = nb * cols * colsp;
+        sizes[which] = (size_t)total * sizeof(E);
+        if (lmt_status st = lmt_cuda_malloc(&bufs[which], sizes[which])) return st;
+        dim3 grid((unsigned)((colsp + 31) / 32), (unsigned)((cols + 31) / 32), (unsigned)(nb < 65535 ? nb : 65535));
+        pack_transposed<T><<<grid, 256, 0, lmt::cuda::stream()>>>(reinterpret_cast<E*>(bufs[which]), x, nb, cols,
+                                                                    rows, ld, s, colsp);
+        *out = reinterpret_cast<const E*>(bufs[which]);
+        *out_ld = colsp;
+        *out_s = s == 0 ? 0 : cols * colsp;
+        *out_rows = cols;
+        *out_cols = colsp;
+        return lmt::cuda::launched(fn);
+      }
+    }
     if (aligned) {
       *out = reinterpret_cast<const E*>(x);
       *out_ld = ld;
@@ -398,11 +557,13 @@ lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, i
     *out_cols = colsp;
     return lmt::cuda::launched(fn);
   };
-  lmt_status st = prepare(0, a, ar, ac, lda, sa, &p.a, &p.lda, &p.sa, &p.a_cols);
-  if (st == LMT_OK) st = prepare(1, b, br, bc, ldb, sb, &p.b, &p.ldb, &p.sb, &p.b_cols);
-  p.a_rows = ar;
-  p.b_rows = br;
-  if (st == LMT_OK) {
+  // The transposing pack's grid has (rows / 32) in y: beyond 65535 * 32 rows, mma.sync.
+  wg = wg && sizeof(E) == 2 && (ta ? M : 0) < 65535 * 32 && (tb ? 0 : N) < 65535 * 32;
+  lmt_status st = prepare(0, a, ar, ac, lda, sa, wg && ta, &p.a, &p.lda, &p.sa, &p.a_rows, &p.a_cols);
+  if (st == LMT_OK) st = prepare(1, b, br, bc, ldb, sb, wg && !tb, &p.b, &p.ldb, &p.sb, &p.b_rows, &p.b_cols);
+  if (st == LMT_OK && wg) {
+    if constexpr (sizeof(E) == 2) st = launch_wgmma(p, fn);
+  } else if (st == LMT_OK) {
     if (!ta && !tb) st = launch_tc<E, false, false>(p, fn);
     else if (!ta && tb) st = launch_tc<E, false, true>(p, fn);
     else if (ta && !tb) st = launch_tc<E, true, false>(p, fn);
@@ -412,6 +573,96 @@ lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, i
   for (int i = 0; i < 2; ++i)
     if (bufs[i]) lmt_cuda_free(bufs[i], sizes[i]);
   return st;
+}
+
+// ---- which bf16 kernel -----------------------------------------------------------------------
+int g_gemm_kernel = 0;   // lmt_cuda_set_gemm_kernel: 0 auto, 1 mma.sync
+int g_wgmma_state = -1;  // -1 not yet decided, 0 unusable, 1 usable
+
+// One product through the wgmma path against the exact host result: entries are multiples of
+// 1/64 below 2 in magnitude, so every partial sum is exact in fp32 and any difference is a
+// kernel (layout, swizzle, descriptor, fence) error rather than rounding. Two layouts: both
+// operands K-major (used in place) and both transposed (packed transposed).
+bool wgmma_self_check(double* worst) {
+  const int64_t M = 192, N = 160, K = 136;
+  std::vector<uint16_t> a((size_t)(M * K)), b((size_t)(N * K));
+  auto val = [](int64_t i) { return (float)((i * 7919 + 13) % 251 - 125) / 64.f; };
+  auto bits = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return (uint16_t)(u >> 16);  // exact: the values have at most 8 significant bits
+  };
+  std::vector<double> ref((size_t)(M * N), 0.0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k) acc += (double)val(i * K + k) * val(1000003 + j * K + k);
+      ref[(size_t)(i * N + j)] = acc;
+    }
+  bool ok = true;
+  *worst = 0;
+  void *da = nullptr, *db = nullptr, *dc = nullptr;
+  const size_t abytes = a.size() * 2, bbytes = b.size() * 2, cbytes = (size_t)(M * N) * 4;
+  if (lmt_cuda_malloc(&da, abytes) || lmt_cuda_malloc(&db, bbytes) || lmt_cuda_malloc(&dc, cbytes)) ok = false;
+  for (int trans = 0; trans < 2 && ok; ++trans) {
+    // trans 0: A (M, K), B (N, K) with tb; trans 1: A stored (K, M) with ta, B (K, N).
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t k = 0; k < K; ++k) a[(size_t)(trans ? k * M + i : i * K + k)] = bits(val(i * K + k));
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t k = 0; k < K; ++k) b[(size_t)(trans ? k * N + j : j * K + k)] = bits(val(1000003 + j * K + k));
+    std::vector<float> c((size_t)(M * N));
+    ok = lmt_cuda_memcpy_h2d(da, a.data(), abytes) == LMT_OK && lmt_cuda_memcpy_h2d(db, b.data(), bbytes) == LMT_OK &&
+         run_tc<__nv_bfloat16, __nv_bfloat16>("wgmma self-check", dc, 0,
+                                              reinterpret_cast<const __nv_bfloat16*>(da),
+                                              reinterpret_cast<const __nv_bfloat16*>(db), 1, M, N, K, trans, 1 - trans,
+                                              trans ? M : K, trans ? N : K, N, 0, 0, 0, 1.f, 0.f, true) == LMT_OK &&
+         lmt_cuda_memcpy_d2h(c.data(), dc, cbytes) == LMT_OK;
+    for (size_t e = 0; ok && e < c.size(); ++e) {
+      const double d = std::fabs((double)c[e] - ref[e]);
+      if (!(d <= *worst)) *worst = d;
+    }
+    if (*worst != 0) ok = false;
+  }
+  if (da) lmt_cuda_free(da, abytes);
+  if (db) lmt_cuda_free(db, bbytes);
+  if (dc) lmt_cuda_free(dc, cbytes);
+  return ok;
+}
+
+// Whether bf16 products take the wgmma kernel: compute capability 9.0 with sm_90a code in this
+// binary (a probe kernel), and the self-check above passed on first use. A failed check is
+// reported once on stderr and leaves the mma.sync kernel in use.
+bool use_wgmma() {
+  if (g_gemm_kernel == 1) return false;
+  if (g_wgmma_state >= 0) return g_wgmma_state == 1;
+  g_wgmma_state = 0;
+  int dev = 0, major = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess || major != 9)
+    return false;
+  int* flag = nullptr;
+  int have = 0;
+  if (lmt_cuda_malloc((void**)&flag, sizeof(int)) != LMT_OK) return false;
+  wgmma_probe<<<1, 1, 0, lmt::cuda::stream()>>>(flag);
+  const bool probed = lmt::cuda::launched("wgmma probe") == LMT_OK &&
+                      lmt_cuda_memcpy_d2h(&have, flag, sizeof(int)) == LMT_OK;
+  lmt_cuda_free(flag, sizeof(int));
+  if (!probed || !have) return false;
+  double worst = 0;
+  bool passed = false;
+  try {
+    passed = wgmma_self_check(&worst);
+  } catch (...) {  // host allocation: no exception crosses the C ABI
+  }
+  if (!passed) {
+    std::fprintf(stderr,
+                 "lmtrain: the sm_90a wgmma GEMM failed its self-check on this device (largest difference %g, "
+                 "last error: %s); bf16 matmuls use the mma.sync kernel\n",
+                 worst, lmt_last_error());
+    return false;
+  }
+  g_wgmma_state = 1;
+  return true;
 }
 
 }  // namespace
@@ -432,7 +683,7 @@ extern "C" lmt_status lmt_cuda_matmul(float* c, const float* a, const float* b, 
   const int prec = lmt_cuda_get_matmul_precision();
   if (prec == LMT_PREC_BF16 && lmt::cuda::tensor_cores())
     return run_tc<__nv_bfloat16, float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa,
-                                        sb, sc, alpha, beta);
+                                        sb, sc, alpha, beta, use_wgmma());
   if (prec == LMT_PREC_TF32 && lmt::cuda::tensor_cores())
     return run_tc<float, float>(__func__, c, 0, a, b, batch, M, N, K, trans_a, trans_b, lda, ldb, ldc, sa, sb, sc,
                                 alpha, beta);
@@ -459,6 +710,19 @@ extern "C" lmt_status lmt_cuda_matmul_bf16(void* c, int c_bf16, const uint16_t* 
   if (!need_ab) a = b = nullptr, K = 0;
   return run_tc<__nv_bfloat16, __nv_bfloat16>(__func__, c, c_bf16, reinterpret_cast<const __nv_bfloat16*>(a),
                                reinterpret_cast<const __nv_bfloat16*>(b), batch, M, N, K, trans_a, trans_b,
-                               lda, ldb, ldc, sa, sb, sc, alpha, beta);
+                               lda, ldb, ldc, sa, sb, sc, alpha, beta, use_wgmma());
   LMT_GUARD_END
+}
+
+extern "C" lmt_status lmt_cuda_set_gemm_kernel(int kernel) {
+  if (kernel != 0 && kernel != 1)
+    return lmt_fail(LMT_ERR_INVALID_ARG, "lmt_cuda_set_gemm_kernel: kernel must be 0 (auto) or 1 (mma.sync), got %d",
+                    kernel);
+  g_gemm_kernel = kernel;
+  return LMT_OK;
+}
+
+extern "C" int lmt_cuda_gemm_kernel(void) {
+  if (!lmt::cuda::tensor_cores()) return 0;
+  return use_wgmma() ? 2 : 1;
 }

@@ -48,6 +48,13 @@ LMT_API lmt_status lmt_cuda_synchronize(void);
 typedef enum { LMT_PREC_FP32 = 0, LMT_PREC_BF16 = 1, LMT_PREC_TF32 = 2 } lmt_precision;
 LMT_API lmt_status lmt_cuda_set_matmul_precision(int precision);
 LMT_API int lmt_cuda_get_matmul_precision(void);
+/* Which bf16 tensor-core GEMM runs: 0 (auto, the default) uses the sm_90a wgmma kernel on
+   compute capability 9.0 when this binary has sm_90a code and the kernel passes a self-check
+   (an exact product, run once on first use), else the mma.sync kernel; 1 always uses the
+   mma.sync kernel. lmt_cuda_gemm_kernel says which is in use: 2 wgmma, 1 mma.sync, 0 none
+   (no tensor cores: bf16 precision falls back to fp32). */
+LMT_API lmt_status lmt_cuda_set_gemm_kernel(int kernel);
+LMT_API int lmt_cuda_gemm_kernel(void);
 
 /* bf16 storage (raw uint16 bit patterns, round-to-nearest-even). */
 LMT_API lmt_status lmt_cuda_cast_f32_bf16(uint16_t* out, const float* x, int64_t n);

@@ -12,6 +12,9 @@ using ct::from_bf16;
 using ct::round_bf16;
 using ct::to_bf16;
 
+// The bf16 kernel under test, in the case names ("" for the default).
+const char* g_tag = "";
+
 // fp32 -> tf32 value (10 mantissa bits), round to nearest, ties away from zero (cvt.rna).
 float to_tf32(float f) {
   uint32_t u;
@@ -50,8 +53,8 @@ void run(const Case& c, int precision, double tol) {
   ct::Dev<float> da(a), db(b), dc(cc);
   lmt_cuda_set_matmul_precision(precision);
   char what[200];
-  std::snprintf(what, sizeof what, "matmul %s b%lld %lldx%lldx%lld t%d%d pad%lld%s a%.1f b%.1f",
-                precision == LMT_PREC_BF16 ? "bf16" : precision == LMT_PREC_TF32 ? "tf32" : "fp32", (long long)c.batch, (long long)c.M, (long long)c.N,
+  std::snprintf(what, sizeof what, "matmul%s %s b%lld %lldx%lldx%lld t%d%d pad%lld%s a%.1f b%.1f",
+                g_tag, precision == LMT_PREC_BF16 ? "bf16" : precision == LMT_PREC_TF32 ? "tf32" : "fp32", (long long)c.batch, (long long)c.M, (long long)c.N,
                 (long long)c.K, c.ta, c.tb, (long long)c.pad, c.bshared ? " shared" : "", c.alpha, c.beta);
   if (!ct::ok(what, lmt_cuda_matmul(dc.p, da.p, db.p, c.batch, c.M, c.N, c.K, c.ta, c.tb, lda, ldb, ldc, sa, sb,
                                     sc, c.alpha, c.beta)))
@@ -73,7 +76,7 @@ void run_bf16(int64_t M, int64_t N, int64_t K, int ta, int tb, int c_bf16, int64
   for (size_t i = 0; i < cc.size(); ++i) hc[i] = to_bf16(cc[i]);
   ct::Dev<uint16_t> da(ha), db(hb);
   char what[200];
-  std::snprintf(what, sizeof what, "matmul_bf16 b%lld %lldx%lldx%lld t%d%d out %s beta %.1f", (long long)batch,
+  std::snprintf(what, sizeof what, "matmul_bf16%s b%lld %lldx%lldx%lld t%d%d out %s beta %.1f", g_tag, (long long)batch,
                 (long long)M, (long long)N, (long long)K, ta, tb, c_bf16 ? "bf16" : "fp32", beta);
   std::vector<float> got;
   if (c_bf16) {
@@ -112,17 +115,38 @@ int main() {
       {1, 1000, 3, 1000, 0, 0, 0, false, 1.f, 0.f},
   };
   for (const Case& c : cases) run(c, LMT_PREC_FP32, 2e-5);
-  for (const Case& c : cases) run(c, LMT_PREC_BF16, 1e-4);
   for (const Case& c : cases) run(c, LMT_PREC_TF32, 2e-5);
+  // bf16 products: on compute capability 9.0 with sm_90a code in the binary (the emulation
+  // counts as such) the default is the wgmma kernel, which must have passed its self-check;
+  // elsewhere the mma.sync kernel. Both kernels run every bf16 case where both exist.
+  const char* archs = "";
+  lmt_cuda_runtime_version(&archs);
+  lmt_cuda_device_facts f{};
+  lmt_cuda_device_info(0, &f);
+  const bool hopper = f.major == 9 && f.minor == 0 &&
+                      (std::strstr(archs, "90a") != nullptr || std::strcmp(archs, "emulated") == 0);
+  const int in_use = lmt_cuda_gemm_kernel();
+  std::printf("bf16 GEMM kernel: %s (binary archs: %s, device cc %d.%d)\n",
+              in_use == 2 ? "wgmma (sm_90a)" : in_use == 1 ? "mma.sync" : "none", archs, f.major, f.minor);
+  lt::expect("bf16 GEMM kernel is wgmma on an sm_90 device with sm_90a code (its self-check passed)",
+             in_use == (hopper ? 2 : f.major >= 8 ? 1 : 0));
+  for (int kernel : {0, 1}) {
+    if (kernel == 1 && in_use != 2) continue;  // auto already was mma.sync
+    lmt_cuda_set_gemm_kernel(kernel);
+    g_tag = kernel == 1 ? " [mma.sync]" : in_use == 2 ? " [wgmma]" : "";
+    for (const Case& c : cases) run(c, LMT_PREC_BF16, 1e-4);
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        run_bf16(256, 512, 128, ta, tb, 0, 1, 0.f);  // aligned: used in place
+        run_bf16(100, 77, 45, ta, tb, 0, 2, 1.f);    // unaligned: packed
+        run_bf16(128, 256, 64, ta, tb, 1, 3, 0.f);   // bf16 output
+      }
+  }
+  lmt_cuda_set_gemm_kernel(0);
+  lt::expect_status("gemm kernel 5", lmt_cuda_set_gemm_kernel(5), LMT_ERR_INVALID_ARG);
   // K = 0 and alpha = 0: C = beta * C (beta = 0 clears, even NaN).
   run({2, 33, 17, 0, 0, 0, 0, false, 1.f, 0.5f}, LMT_PREC_FP32, 0);
   run({2, 33, 17, 9, 0, 0, 0, false, 0.f, 0.f}, LMT_PREC_FP32, 0);
-  for (int ta = 0; ta < 2; ++ta)
-    for (int tb = 0; tb < 2; ++tb) {
-      run_bf16(256, 512, 128, ta, tb, 0, 1, 0.f);      // aligned: used in place
-      run_bf16(100, 77, 45, ta, tb, 0, 2, 1.f);        // unaligned: packed
-      run_bf16(128, 256, 64, ta, tb, 1, 3, 0.f);       // bf16 output
-    }
   // Bad arguments: the same statuses as the CPU kernel.
   ct::Dev<float> d1(16);
   lt::expect_status("negative M", lmt_cuda_matmul(d1.p, d1.p, d1.p, 1, -1, 4, 4, 0, 0, 4, 4, 4, 0, 0, 0, 1, 0),

@@ -108,4 +108,37 @@ inline void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigne
   }
 }
 
+// sm_90a wgmma (native/cuda/mma.cuh): computed at the call, as the PTX ISA specifies for
+// m64n128k16 with both operands K-major in 128-byte-swizzled shared memory: element (r, k) of
+// a tile starting at a 1024-byte boundary is read from start + 32 kstep + (r / 8) 1024 +
+// (r % 8) 128 + 2 k, with address bits 4-6 XORed with bits 7-9. The fences and the async
+// group calls have nothing to order here (the product is complete when the call returns).
+inline bool have_wgmma() { return true; }
+inline void wgmma_fence() {}
+inline void wgmma_commit() {}
+inline void wgmma_wait0() {}
+inline void fence_proxy_async() {}
+inline float emu_sw128(const void* tile, int kstep, int r, int k) {
+  if ((uintptr_t)tile & 1023u) {
+    std::fprintf(stderr, "EMU: wgmma operand tile not 1024-byte aligned\n");
+    std::abort();
+  }
+  uintptr_t a = (uintptr_t)tile + (uintptr_t)(32 * kstep + (r / 8) * 1024 + (r % 8) * 128 + 2 * k);
+  a ^= ((a >> 7) & 7u) << 4;
+  uint16_t h;
+  std::memcpy(&h, (const void*)a, 2);
+  return emu_bf((uint32_t)h, 0);
+}
+inline void wgmma_m64n128(float (&d)[64], const void* a, const void* b, int kstep) {
+  const unsigned w = threadIdx.x & 127u, warp = w / 32, lane = w & 31;
+  const int g = lane / 4, t = lane % 4;
+  for (int j = 0; j < 16; ++j)
+    for (int e = 0; e < 4; ++e) {
+      const int row = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * t + (e & 1);
+      float acc = d[4 * j + e];
+      for (int k = 0; k < 16; ++k) acc += emu_sw128(a, kstep, row, k) * emu_sw128(b, kstep, col, k);
+      d[4 * j + e] = acc;
+    }
+}
+
 }  // namespace
