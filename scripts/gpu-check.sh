@@ -6,8 +6,9 @@
 #      random inputs). Binaries carried in .gpu-carry/bin are used when they start there;
 #      otherwise it builds them (sm_90a only: LMT_CUDA_ARCHS=90a-real, about 2 minutes).
 #   2. Kernel timings: build/lmt_cuda_bench next to bench/torch_cuda.py (cuBLAS bf16 matmul at
-#      4096^3 and the gpt2-124m training shapes, flash SDPA forward+backward, memory-bound
-#      kernels), joined into one table by scripts/gpu_report.py.
+#      4096^3 and the gpt2-124m training shapes, with our wgmma kernel and, for comparison, the
+#      mma.sync one; flash SDPA forward+backward against our bf16 tensor-core and fp32
+#      attention; memory-bound kernels), joined into one table by scripts/gpu_report.py.
 #   3. When a Node binary (.gpu-carry/node.xz), dist/ and the addon (.gpu-carry/lmtrain.node)
 #      are carried: the TS op suite on CUDA (scripts/cuda-ts-check.mjs), the demo's every stage
 #      on CUDA against the CPU at micro sizes (scripts/cuda-demo-check.mjs) and `lmtrain bench
@@ -64,6 +65,9 @@ for t in "$BIN"/test_cuda_*; do
   grep "^FAIL" "$OUT/$name.txt" | head -20
   summary+=("| $name | $([ $rc = 0 ] && echo pass || echo "FAIL (rc $rc)") | $last |")
 done
+# Which bf16 GEMM kernel ran (wgmma after its self-check, or mma.sync) and the tensor-core
+# attention's largest errors, for the summary.
+kernel_facts=$(grep -h "bf16 GEMM kernel:\|bf16 tensor-core path" "$OUT"/test_cuda_*.txt 2>/dev/null)
 # The per-test logs go into one file (at most 8 files come back).
 cat "$OUT"/test_cuda_*.txt > "$OUT/kernel-tests.txt" 2>/dev/null; rm -f "$OUT"/test_cuda_*.txt "$OUT/probe.txt"
 
@@ -108,6 +112,8 @@ stamp "summary"
   echo "| test | result | last line |"
   echo "|---|---|---|"
   printf '%s\n' "${summary[@]}"
+  echo
+  echo "$kernel_facts"
   echo
   echo "## Kernels vs PyTorch"
   cat /tmp/kernels.md
