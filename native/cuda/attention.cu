@@ -281,7 +281,7 @@ extern "C" lmt_status lmt_cuda_attention_forward(float* out, float* lse, const f
              bias, key_mask, B, NH, Tq, Tk, HS, bias_B, causal, scale};
   int64_t grid = B * NH * ((Tq + QT - 1) / QT);
   LMT_ARG(grid < ((int64_t)1 << 31), "%s: too many (batch, head, query block) tasks", __func__);
-  if (lmt_cuda_get_matmul_precision() == LMT_PREC_BF16 && mma_usable(HS)) return forward_mma(A, __func__);
+  if (lmt_cuda_get_matmul_precision() == LMT_PREC_BF16 && mma_usable(HS, false)) return forward_mma(A, __func__);
   LMT_ATTN_DISPATCH(attn_fwd, HS, (unsigned)grid, A);
   LMT_CUDA_LAUNCHED();
   LMT_GUARD_END
@@ -319,7 +319,7 @@ extern "C" lmt_status lmt_cuda_attention_backward(float* dq, float* dk, float* d
   int64_t gq = B * NH * ((Tq + QT - 1) / QT), gk = B * NH * ((Tk + QT - 1) / QT);
   if (st == LMT_OK && (gq >= ((int64_t)1 << 31) || gk >= ((int64_t)1 << 31)))
     st = lmt_fail(LMT_ERR_INVALID_ARG, "%s: too many (batch, head, block) tasks", fn);
-  const bool mma = lmt_cuda_get_matmul_precision() == LMT_PREC_BF16 && mma_usable(HS);
+  const bool mma = lmt_cuda_get_matmul_precision() == LMT_PREC_BF16 && mma_usable(HS, true);
   if (st == LMT_OK && mma) {
     st = backward_mma(A, fn);
   } else if (st == LMT_OK) {

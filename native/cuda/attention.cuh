@@ -30,11 +30,13 @@ __device__ __forceinline__ float prob(float s, float lse) {
   return (lse == -INFINITY || s == -INFINITY) ? 0.f : expf(s - lse);
 }
 
-// The tensor-core kernels (attention_mma.cu) take head sizes 1..mma_max_head and need
-// compute capability 8.0+; the caller checks both (mma_usable) and has validated the
-// arguments. The backward expects dbias zeroed and Dbuf = rowdot(dout, out) computed.
+// The tensor-core kernels (attention_mma.cu) take head sizes 1..mma_max_head, need compute
+// capability 8.0+ and up to about 103 KiB of shared memory per block (D = 128 backward: more
+// than sm_86/sm_89 allow, where those calls keep the SIMT kernels); mma_usable checks all of
+// it. The caller has validated the arguments; the backward expects dbias zeroed and
+// Dbuf = rowdot(dout, out) computed.
 constexpr int64_t mma_max_head = 128;
-inline bool mma_usable(int64_t HS) { return HS >= 1 && HS <= mma_max_head && tensor_cores(); }
+bool mma_usable(int64_t HS, bool backward);
 lmt_status forward_mma(const AttnArgs& A, const char* fn);
 lmt_status backward_mma(const AttnArgs& A, const char* fn);
 

@@ -15,7 +15,10 @@
 //    S^T and dP^T, dV += P^T dO and dK += dS^T Q. P comes from the saved lse, D = dO . O from
 //    attention.cu's rowdot kernel.
 // Every warp executes every tile, so a warp-level operation is never skipped by part of the
-// block (masking is per element); rows past the end are computed and discarded.
+// block (masking is per element); rows past the end are computed and discarded. One
+// difference from the SIMT and CPU kernels follows: a hidden (masked or causally later) key
+// still enters the products with weight 0, so an Inf or NaN in its k or v (or in dout of a
+// query that cannot see it) makes the result NaN, where those kernels skip it.
 #include "attention.cuh"
 #include "mma.cuh"
 
@@ -493,6 +496,13 @@ lmt_status allow_smem(K kernel, size_t bytes, bool& done, const char* fn) {
 }
 
 template <int D>
+constexpr size_t smem_fwd() { return 5 * Lay<D>::elems * sizeof(bf16); }
+template <int D>
+constexpr size_t smem_dq() { return 6 * Lay<D>::elems * sizeof(bf16); }
+template <int D>
+constexpr size_t smem_dkdv() { return 6 * Lay<D>::elems * sizeof(bf16) + 4 * TILE * sizeof(float); }
+
+template <int D>
 lmt_status forward_d(const AttnArgs& A, const char* fn) {
   Scratch sc;
   bf16 *q, *k, *v;
@@ -500,7 +510,7 @@ lmt_status forward_d(const AttnArgs& A, const char* fn) {
   if (lmt_status s = convert(sc, &q, A.q, BH * A.Tq, A.HS, D, fn)) return s;
   if (lmt_status s = convert(sc, &k, A.k, BH * A.Tk, A.HS, D, fn)) return s;
   if (lmt_status s = convert(sc, &v, A.v, BH * A.Tk, A.HS, D, fn)) return s;
-  const size_t smem = 5 * Lay<D>::elems * sizeof(bf16);
+  const size_t smem = smem_fwd<D>();
   static bool attr = false;
   if (lmt_status s = allow_smem(fwd_kernel<D>, smem, attr, fn)) return s;
   const int64_t grid = BH * ((A.Tq + ROWS - 1) / ROWS);
@@ -517,19 +527,34 @@ lmt_status backward_d(const AttnArgs& A, const char* fn) {
   if (lmt_status s = convert(sc, &k, A.k, BH * A.Tk, A.HS, D, fn)) return s;
   if (lmt_status s = convert(sc, &v, A.v, BH * A.Tk, A.HS, D, fn)) return s;
   if (lmt_status s = convert(sc, &g, A.dout, BH * A.Tq, A.HS, D, fn)) return s;
-  const size_t smem_dq = 6 * Lay<D>::elems * sizeof(bf16);
-  const size_t smem_dkdv = 6 * Lay<D>::elems * sizeof(bf16) + 4 * TILE * sizeof(float);
   static bool attr_dq = false, attr_dkdv = false;
-  if (lmt_status s = allow_smem(dq_kernel<D>, smem_dq, attr_dq, fn)) return s;
-  if (lmt_status s = allow_smem(dkdv_kernel<D>, smem_dkdv, attr_dkdv, fn)) return s;
+  if (lmt_status s = allow_smem(dq_kernel<D>, smem_dq<D>(), attr_dq, fn)) return s;
+  if (lmt_status s = allow_smem(dkdv_kernel<D>, smem_dkdv<D>(), attr_dkdv, fn)) return s;
   const int64_t gq = BH * ((A.Tq + ROWS - 1) / ROWS), gk = BH * ((A.Tk + ROWS - 1) / ROWS);
-  dq_kernel<D><<<(unsigned)gq, THREADS, smem_dq, stream()>>>(A, q, k, v, g);
+  dq_kernel<D><<<(unsigned)gq, THREADS, smem_dq<D>(), stream()>>>(A, q, k, v, g);
   if (lmt_status s = launched(fn)) return s;
-  dkdv_kernel<D><<<(unsigned)gk, THREADS, smem_dkdv, stream()>>>(A, q, k, v, g);
+  dkdv_kernel<D><<<(unsigned)gk, THREADS, smem_dkdv<D>(), stream()>>>(A, q, k, v, g);
   return launched(fn);
 }
 
+template <int D>
+size_t smem_need(bool backward) {
+  return backward ? std::max(smem_dq<D>(), smem_dkdv<D>()) : smem_fwd<D>();
+}
+
 }  // namespace
+
+bool mma_usable(int64_t HS, bool backward) {
+  if (HS < 1 || HS > mma_max_head || !tensor_cores()) return false;
+  static const int optin = [] {
+    int dev = 0, v = 0;
+    cudaGetDevice(&dev);
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) v = 0;
+    return v;
+  }();
+  const size_t need = HS <= 32 ? smem_need<32>(backward) : HS <= 64 ? smem_need<64>(backward) : smem_need<128>(backward);
+  return need <= (size_t)optin;
+}
 
 lmt_status forward_mma(const AttnArgs& A, const char* fn) {
   if (A.HS <= 32) return forward_d<32>(A, fn);

@@ -430,6 +430,7 @@ __global__ void __launch_bounds__(W_THREADS) gemm_wgmma(TC<__nv_bfloat16> p) {
       for (int ks = 0; ks < W_BK / 16; ++ks) wgmma_m64n128(acc, tile(st, 0) + wg * 64 * 128, tile(st, 1), ks);
       wgmma_commit();
       wgmma_wait0();
+      wgmma_hold(acc);
     }
     cp_wait<0>();
     __syncthreads();  // the next batch's prologue overwrites the stages
@@ -558,7 +559,9 @@ lmt_status run_tc(const char* fn, void* c, int c_bf16, const T* a, const T* b, i
     return lmt::cuda::launched(fn);
   };
   // The transposing pack's grid has (rows / 32) in y: beyond 65535 * 32 rows, mma.sync.
-  wg = wg && sizeof(E) == 2 && (ta ? M : 0) < 65535 * 32 && (tb ? 0 : N) < 65535 * 32;
+  // With no product (K == 0: lmt_cuda_matmul_bf16's beta-only case) the transposing pack would
+  // launch an empty grid; mma.sync handles that case.
+  wg = wg && sizeof(E) == 2 && K > 0 && (ta ? M : 0) < 65535 * 32 && (tb ? 0 : N) < 65535 * 32;
   lmt_status st = prepare(0, a, ar, ac, lda, sa, wg && ta, &p.a, &p.lda, &p.sa, &p.a_rows, &p.a_cols);
   if (st == LMT_OK) st = prepare(1, b, br, bc, ldb, sb, wg && !tb, &p.b, &p.ldb, &p.sb, &p.b_rows, &p.b_cols);
   if (st == LMT_OK && wg) {
@@ -655,10 +658,16 @@ bool use_wgmma() {
   } catch (...) {  // host allocation: no exception crosses the C ABI
   }
   if (!passed) {
-    std::fprintf(stderr,
-                 "lmtrain: the sm_90a wgmma GEMM failed its self-check on this device (largest difference %g, "
-                 "last error: %s); bf16 matmuls use the mma.sync kernel\n",
-                 worst, lmt_last_error());
+    if (worst > 0)
+      std::fprintf(stderr,
+                   "lmtrain: the sm_90a wgmma GEMM failed its self-check on this device (largest difference %g "
+                   "from the exact product); bf16 matmuls use the mma.sync kernel\n",
+                   worst);
+    else
+      std::fprintf(stderr,
+                   "lmtrain: the sm_90a wgmma GEMM self-check could not run (%s); bf16 matmuls use the mma.sync "
+                   "kernel\n",
+                   lmt_last_error());
     return false;
   }
   g_wgmma_state = 1;

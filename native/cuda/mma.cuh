@@ -112,6 +112,14 @@ __device__ __forceinline__ void wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 #endif
 }
+// After wgmma_wait0: ties the accumulators to that point, so that the compiler cannot move a
+// read of them above the wait (the wait's asm does not name them).
+__device__ __forceinline__ void wgmma_hold(float (&d)[64]) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#pragma unroll
+  for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+#endif
+}
 __device__ __forceinline__ void wgmma_wait0() {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");

@@ -183,10 +183,10 @@ int sm_count() {
 
 lmt_status check(cudaError_t e, const char* fn, const char* what) {
   if (e == cudaSuccess) return LMT_OK;
-  if (e == cudaErrorMemoryAllocation) {
-    cudaGetLastError();  // clear the non-sticky error
-    return lmt_fail(LMT_ERR_OOM, "%s: %s: out of device memory", fn, what);
-  }
+  // A non-sticky error (out of memory, an invalid attribute or configuration) would otherwise
+  // stay pending and be reported by the next, unrelated launch; sticky ones cannot be cleared.
+  cudaGetLastError();
+  if (e == cudaErrorMemoryAllocation) return lmt_fail(LMT_ERR_OOM, "%s: %s: out of device memory", fn, what);
   return lmt_fail(LMT_ERR_DEVICE, "%s: %s: %s", fn, what, cudaGetErrorString(e));
 }
 

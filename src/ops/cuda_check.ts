@@ -25,7 +25,7 @@ import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { GPT } from '../models/gpt.js';
 import { gptConfig } from '../models/config.js';
-import { setMatmulPrecision } from './device.js';
+import { setMatmulPrecision, getMatmulPrecision } from './device.js';
 import type { MatmulPrecision } from '../native/binding.js';
 
 export interface CrossDeviceResult {
@@ -77,12 +77,13 @@ function runOn(c: Case, device: 'cpu' | 'cuda', floats0: Tensor[], ints0: Tensor
     });
     const ints = ints0.map((t) => t.to(device));
     const precision = device === 'cuda' ? c.precision : undefined;
+    const before = getMatmulPrecision();
     if (precision) setMatmulPrecision(precision);
     let out: Tensor;
     try {
       out = c.run(floats, ints);
     } finally {
-      if (precision) setMatmulPrecision('fp32');
+      if (precision) setMatmulPrecision(before);
     }
     const res = [Float32Array.from(out.toArray())];
     if (!c.forwardOnly) {
@@ -93,7 +94,7 @@ function runOn(c: Case, device: 'cpu' | 'cuda', floats0: Tensor[], ints0: Tensor
       try {
         backward(sum(E.mul(out, w)));
       } finally {
-        if (precision) setMatmulPrecision('fp32');
+        if (precision) setMatmulPrecision(before);
       }
       for (const f of floats) res.push(f.grad ? Float32Array.from(f.grad.toArray()) : new Float32Array(0));
     }

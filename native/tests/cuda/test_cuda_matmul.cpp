@@ -140,6 +140,7 @@ int main() {
         run_bf16(256, 512, 128, ta, tb, 0, 1, 0.f);  // aligned: used in place
         run_bf16(100, 77, 45, ta, tb, 0, 2, 1.f);    // unaligned: packed
         run_bf16(128, 256, 64, ta, tb, 1, 3, 0.f);   // bf16 output
+        run_bf16(64, 48, 0, ta, tb, 0, 1, 0.5f);     // no product: C = beta C
       }
   }
   lmt_cuda_set_gemm_kernel(0);

@@ -117,6 +117,7 @@ inline bool have_wgmma() { return true; }
 inline void wgmma_fence() {}
 inline void wgmma_commit() {}
 inline void wgmma_wait0() {}
+inline void wgmma_hold(float (&)[64]) {}
 inline void fence_proxy_async() {}
 inline float emu_sw128(const void* tile, int kstep, int r, int k) {
   if ((uintptr_t)tile & 1023u) {
