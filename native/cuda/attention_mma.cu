@@ -163,6 +163,35 @@ __device__ __forceinline__ float quad_sum(float v) {
   return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
+template <int N>
+__device__ __forceinline__ void zero(float (&c)[N][4]) {
+#pragma unroll
+  for (int n = 0; n < N; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) c[n][e] = 0.f;
+}
+
+// Writes a warp's 16 x D accumulator to rows row[0] (lane / 4) and row[1] (+ 8) of a
+// (T, HS) matrix, each row times mul[h]; rows at or past T and columns at or past HS are
+// not written.
+template <int D>
+__device__ __forceinline__ void store_rows(float* x, int64_t T, int64_t HS, const int64_t (&row)[2],
+                                           const float (&acc)[D / 8][4], const float (&mul)[2]) {
+  const int t = threadIdx.x & 3;
+#pragma unroll
+  for (int hh = 0; hh < 2; ++hh) {
+    if (row[hh] >= T) continue;
+    float* dst = x + row[hh] * HS;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int64_t d = n * 8 + 2 * t + e;
+        if (d < HS) dst[d] = acc[n][hh * 2 + e] * mul[hh];
+      }
+  }
+}
+
 // Accumulator element e of n-tile n sits at row g + 8 (e / 2), column 8 n + 2 t + e % 2.
 template <int D>
 __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb, const bf16* kb, const bf16* vb) {
@@ -184,10 +213,7 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
 
   const int64_t row[2] = {P.r0 + warp * 16 + g, P.r0 + warp * 16 + g + 8};
   float o[D / 8][4];
-#pragma unroll
-  for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) o[n][e] = 0.f;
+  zero(o);
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 
   for (int64_t jt = 0; jt < ntiles; ++jt) {
@@ -200,10 +226,7 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
     cp_wait<1>();
     __syncthreads();
     float s[8][4];
-#pragma unroll
-    for (int n = 0; n < 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) s[n][e] = 0.f;
+    zero(s);
     mma_abt<D>(s, Qs + warp * 16 * Lay<D>::ld, Ks + buf * Lay<D>::elems);
 
     const int64_t j0 = jt * TILE;
@@ -248,24 +271,16 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
   }
   cp_wait<0>();
 
+  float inv[2];
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh) {
     const float L = quad_sum(l[hh]);
-    const int64_t i = row[hh];
-    if (i >= A.Tq) continue;
-    const int64_t ri = P.bh * A.Tq + i;
+    // A query that sees no key: out 0 (its accumulator is 0: every p was 0), lse -inf.
     const bool none = !(L > 0.f) && !(L != L);
-    const float inv = none ? 0.f : 1.f / L;
-    float* op = A.out + ri * A.HS;
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int64_t d = n * 8 + 2 * t + e;
-        if (d < A.HS) op[d] = none ? 0.f : o[n][hh * 2 + e] * inv;
-      }
-    if (t == 0) A.lse[ri] = none ? -INFINITY : m[hh] + logf(L);
+    inv[hh] = none ? 0.f : 1.f / L;
+    if (t == 0 && row[hh] < A.Tq) A.lse[P.bh * A.Tq + row[hh]] = none ? -INFINITY : m[hh] + logf(L);
   }
+  store_rows<D>(A.out + P.bh * A.Tq * A.HS, A.Tq, A.HS, row, o, inv);
 }
 
 // dQ and dbias per query block.
@@ -301,10 +316,7 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
   float* dbias = A.dbias ? A.dbias + (((A.bias_B == 1 ? 0 : P.b) * A.NH + P.h) * A.Tq) * A.Tk : nullptr;
   const bool shared_bias = A.bias_B == 1 && A.B > 1;
   float dq[D / 8][4];
-#pragma unroll
-  for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) dq[n][e] = 0.f;
+  zero(dq);
 
   for (int64_t jt = 0; jt < ntiles; ++jt) {
     const int buf = (int)(jt & 1);
@@ -317,10 +329,8 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
     __syncthreads();
     const bf16* kt = Ks + buf * Lay<D>::elems;
     float s[8][4], dp[8][4];
-#pragma unroll
-    for (int n = 0; n < 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) s[n][e] = dp[n][e] = 0.f;
+    zero(s);
+    zero(dp);
     mma_abt<D>(s, Qs + warp * 16 * Lay<D>::ld, kt);
     mma_abt<D>(dp, Gs + warp * 16 * Lay<D>::ld, Vs + buf * Lay<D>::elems);
     const int64_t j0 = jt * TILE;
@@ -351,19 +361,8 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
   }
   cp_wait<0>();
 
-#pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    const int64_t i = row[hh];
-    if (i >= A.Tq) continue;
-    float* dst = A.dq + (P.bh * A.Tq + i) * A.HS;
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int64_t d = n * 8 + 2 * t + e;
-        if (d < A.HS) dst[d] = dq[n][hh * 2 + e] * A.scale;
-      }
-  }
+  const float sc[2] = {A.scale, A.scale};
+  store_rows<D>(A.dq + P.bh * A.Tq * A.HS, A.Tq, A.HS, row, dq, sc);
 }
 
 // dK and dV per key block: accumulator rows are keys, columns queries.
@@ -400,10 +399,8 @@ __global__ void __launch_bounds__(THREADS) dkdv_kernel(AttnArgs A, const bf16* q
 
   const int64_t key[2] = {P.r0 + warp * 16 + g, P.r0 + warp * 16 + g + 8};
   float dk[D / 8][4], dv[D / 8][4];
-#pragma unroll
-  for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) dk[n][e] = dv[n][e] = 0.f;
+  zero(dk);
+  zero(dv);
 
   for (int64_t it = 0; it < ntiles; ++it) {
     const int buf = (int)(it & 1);
@@ -416,10 +413,8 @@ __global__ void __launch_bounds__(THREADS) dkdv_kernel(AttnArgs A, const bf16* q
     const bf16* gt = Gs + buf * Lay<D>::elems;
     const bool plain = plain_tile(A, i0, P.r0);
     float s[8][4], dp[8][4];
-#pragma unroll
-    for (int n = 0; n < 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) s[n][e] = dp[n][e] = 0.f;
+    zero(s);
+    zero(dp);
     mma_abt<D>(s, Ks + warp * 16 * Lay<D>::ld, qt);
     mma_abt<D>(dp, Vs + warp * 16 * Lay<D>::ld, gt);
 #pragma unroll
@@ -443,23 +438,9 @@ __global__ void __launch_bounds__(THREADS) dkdv_kernel(AttnArgs A, const bf16* q
   }
   cp_wait<0>();
 
-#pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    const int64_t j = key[hh];
-    if (j >= A.Tk) continue;
-    float* dkp = A.dk + (P.bh * A.Tk + j) * A.HS;
-    float* dvp = A.dv + (P.bh * A.Tk + j) * A.HS;
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int64_t d = n * 8 + 2 * t + e;
-        if (d < A.HS) {
-          dkp[d] = dk[n][hh * 2 + e] * A.scale;
-          dvp[d] = dv[n][hh * 2 + e];
-        }
-      }
-  }
+  const float sc[2] = {A.scale, A.scale}, one[2] = {1.f, 1.f};
+  store_rows<D>(A.dk + P.bh * A.Tk * A.HS, A.Tk, A.HS, key, dk, sc);
+  store_rows<D>(A.dv + P.bh * A.Tk * A.HS, A.Tk, A.HS, key, dv, one);
 }
 
 // Device scratch freed on every path out of a call.
