@@ -15,10 +15,10 @@
 //    S^T and dP^T, dV += P^T dO and dK += dS^T Q. P comes from the saved lse, D = dO . O from
 //    attention.cu's rowdot kernel.
 // Every warp executes every tile, so a warp-level operation is never skipped by part of the
-// block (masking is per element); rows past the end are computed and discarded. One
-// difference from the SIMT and CPU kernels follows: a hidden (masked or causally later) key
-// still enters the products with weight 0, so an Inf or NaN in its k or v (or in dout of a
-// query that cannot see it) makes the result NaN, where those kernels skip it.
+// block (masking is per element); rows past the end are computed and discarded. So a hidden
+// (masked or causally later) key still enters the products with weight 0, and an Inf or NaN
+// in its k or v (or in dout of a query that cannot see it) makes the result NaN: as in the
+// CPU kernel, whose tile products do the same; the SIMT kernels skip such pairs.
 #include "attention.cuh"
 #include "mma.cuh"
 
