@@ -192,6 +192,34 @@ __device__ __forceinline__ void store_rows(float* x, int64_t T, int64_t HS, cons
   }
 }
 
+// Walks the key tiles [0, ntiles) of head bh, double-buffered in Ks and Vs (two tiles each):
+// the first tile's loads join the cp.async group of the caller's own loads (committed here),
+// and body(j0, K tile, V tile) runs for each tile with both resident.
+template <int D, class F>
+__device__ __forceinline__ void for_key_tiles(const AttnArgs& A, int64_t bh, int64_t ntiles, const bf16* kb,
+                                              const bf16* vb, bf16* Ks, bf16* Vs, F&& body) {
+  const bf16* kp = kb + bh * A.Tk * D;
+  const bf16* vp = vb + bh * A.Tk * D;
+  if (ntiles > 0) {
+    load_tile<D>(Ks, kp, 0, A.Tk);
+    load_tile<D>(Vs, vp, 0, A.Tk);
+  }
+  cp_commit();
+  for (int64_t jt = 0; jt < ntiles; ++jt) {
+    const int buf = (int)(jt & 1);
+    if (jt + 1 < ntiles) {
+      load_tile<D>(Ks + (buf ^ 1) * Lay<D>::elems, kp, (jt + 1) * TILE, A.Tk);
+      load_tile<D>(Vs + (buf ^ 1) * Lay<D>::elems, vp, (jt + 1) * TILE, A.Tk);
+    }
+    cp_commit();
+    cp_wait<1>();
+    __syncthreads();
+    body(jt * TILE, Ks + buf * Lay<D>::elems, Vs + buf * Lay<D>::elems);
+    __syncthreads();  // the next tile's prefetch overwrites the other buffer
+  }
+  cp_wait<0>();
+}
+
 // Accumulator element e of n-tile n sits at row g + 8 (e / 2), column 8 n + 2 t + e % 2.
 template <int D>
 __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb, const bf16* kb, const bf16* vb) {
@@ -202,34 +230,17 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const Blk P = block_place(A, A.Tq);
   const int64_t ntiles = (key_end(A, P.r0) + TILE - 1) / TILE;
-  const bf16* kp = kb + P.bh * A.Tk * D;
-  const bf16* vp = vb + P.bh * A.Tk * D;
   load_tile<D>(Qs, qb + P.bh * A.Tq * D, P.r0, A.Tq);
-  if (ntiles > 0) {
-    load_tile<D>(Ks, kp, 0, A.Tk);
-    load_tile<D>(Vs, vp, 0, A.Tk);
-  }
-  cp_commit();
 
   const int64_t row[2] = {P.r0 + warp * 16 + g, P.r0 + warp * 16 + g + 8};
   float o[D / 8][4];
   zero(o);
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 
-  for (int64_t jt = 0; jt < ntiles; ++jt) {
-    const int buf = (int)(jt & 1);
-    if (jt + 1 < ntiles) {
-      load_tile<D>(Ks + (buf ^ 1) * Lay<D>::elems, kp, (jt + 1) * TILE, A.Tk);
-      load_tile<D>(Vs + (buf ^ 1) * Lay<D>::elems, vp, (jt + 1) * TILE, A.Tk);
-    }
-    cp_commit();
-    cp_wait<1>();
-    __syncthreads();
+  for_key_tiles<D>(A, P.bh, ntiles, kb, vb, Ks, Vs, [&](int64_t j0, const bf16* kt, const bf16* vt) {
     float s[8][4];
     zero(s);
-    mma_abt<D>(s, Qs + warp * 16 * Lay<D>::ld, Ks + buf * Lay<D>::elems);
-
-    const int64_t j0 = jt * TILE;
+    mma_abt<D>(s, Qs + warp * 16 * Lay<D>::ld, kt);
     const bool plain = plain_tile(A, P.r0, j0);
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -266,10 +277,8 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
       for (int e = 0; e < 4; ++e) o[n][e] *= corr[e >> 1];
     unsigned pa[4][4];
     to_a_frags(pa, s);
-    mma_pb<D>(o, pa, Vs + buf * Lay<D>::elems);
-    __syncthreads();  // the next tile's prefetch overwrites the other buffer
-  }
-  cp_wait<0>();
+    mma_pb<D>(o, pa, vt);
+  });
 
   float inv[2];
 #pragma unroll
@@ -295,15 +304,8 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const Blk P = block_place(A, A.Tq);
   const int64_t ntiles = (key_end(A, P.r0) + TILE - 1) / TILE;
-  const bf16* kp = kb + P.bh * A.Tk * D;
-  const bf16* vp = vb + P.bh * A.Tk * D;
   load_tile<D>(Qs, qb + P.bh * A.Tq * D, P.r0, A.Tq);
   load_tile<D>(Gs, gb + P.bh * A.Tq * D, P.r0, A.Tq);
-  if (ntiles > 0) {
-    load_tile<D>(Ks, kp, 0, A.Tk);
-    load_tile<D>(Vs, vp, 0, A.Tk);
-  }
-  cp_commit();
 
   const int64_t row[2] = {P.r0 + warp * 16 + g, P.r0 + warp * 16 + g + 8};
   float lse[2], Di[2];
@@ -318,22 +320,12 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
   float dq[D / 8][4];
   zero(dq);
 
-  for (int64_t jt = 0; jt < ntiles; ++jt) {
-    const int buf = (int)(jt & 1);
-    if (jt + 1 < ntiles) {
-      load_tile<D>(Ks + (buf ^ 1) * Lay<D>::elems, kp, (jt + 1) * TILE, A.Tk);
-      load_tile<D>(Vs + (buf ^ 1) * Lay<D>::elems, vp, (jt + 1) * TILE, A.Tk);
-    }
-    cp_commit();
-    cp_wait<1>();
-    __syncthreads();
-    const bf16* kt = Ks + buf * Lay<D>::elems;
+  for_key_tiles<D>(A, P.bh, ntiles, kb, vb, Ks, Vs, [&](int64_t j0, const bf16* kt, const bf16* vt) {
     float s[8][4], dp[8][4];
     zero(s);
     zero(dp);
     mma_abt<D>(s, Qs + warp * 16 * Lay<D>::ld, kt);
-    mma_abt<D>(dp, Gs + warp * 16 * Lay<D>::ld, Vs + buf * Lay<D>::elems);
-    const int64_t j0 = jt * TILE;
+    mma_abt<D>(dp, Gs + warp * 16 * Lay<D>::ld, vt);
     const bool plain = plain_tile(A, P.r0, j0) && !dbias;
 #pragma unroll
     for (int n = 0; n < 8; ++n)
@@ -357,9 +349,7 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
     unsigned a[4][4];
     to_a_frags(a, s);
     mma_pb<D>(dq, a, kt);
-    __syncthreads();
-  }
-  cp_wait<0>();
+  });
 
   const float sc[2] = {A.scale, A.scale};
   store_rows<D>(A.dq + P.bh * A.Tq * A.HS, A.Tq, A.HS, row, dq, sc);
