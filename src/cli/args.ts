@@ -69,7 +69,7 @@ export function requireCpu(cmd: string, device: unknown): void {
 /** --device and --precision, shared by every command with a CUDA path. */
 export const DEVICE_OPTIONS: Record<string, OptionSpec> = {
   device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
-  precision: { type: 'string', help: 'CUDA matmuls: fp32 (default), or tf32 / bf16 on tensor cores (fp32 accumulation, weights and optimizer state)' },
+  precision: { type: 'string', help: 'CUDA matmuls: fp32 (default), or tf32 / bf16 on tensor cores (fp32 accumulation, weights and optimizer state); bf16 also runs attention on tensor cores' },
 };
 
 /**

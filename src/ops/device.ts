@@ -51,7 +51,8 @@ export function synchronize(): void {
 /**
  * How CUDA matmuls compute fp32 products: 'fp32' (default, matches the CPU), or on tensor
  * cores with fp32 accumulation 'tf32' (inputs rounded to 10 mantissa bits) or 'bf16' (7).
- * Weights, activations and optimizer state stay fp32 either way.
+ * 'bf16' also runs attention with head sizes up to 128 on tensor cores (P and dS rounded to
+ * bf16 as well). Weights, activations and optimizer state stay fp32 either way.
  */
 export function setMatmulPrecision(p: MatmulPrecision): void {
   if (p !== 'fp32' && p !== 'bf16' && p !== 'tf32') throw new ArgumentError(`setMatmulPrecision: expected 'fp32', 'bf16' or 'tf32', got ${String(p)}`);
