@@ -455,17 +455,6 @@ lmt_status convert(Scratch& sc, bf16** out, const float* x, int64_t rows, int64_
   return launched(fn);
 }
 
-// Raises a kernel's dynamic shared-memory limit once (above 48 KiB it must be asked for).
-template <class K>
-lmt_status allow_smem(K kernel, size_t bytes, bool& done, const char* fn) {
-  if (done) return LMT_OK;
-  if (lmt_status s = check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes),
-                           fn, "cudaFuncSetAttribute"))
-    return s;
-  done = true;
-  return LMT_OK;
-}
-
 template <int D>
 constexpr size_t smem_fwd() { return 5 * Lay<D>::elems * sizeof(bf16); }
 template <int D>
@@ -483,7 +472,7 @@ lmt_status forward_d(const AttnArgs& A, const char* fn) {
   if (lmt_status s = convert(sc, &v, A.v, BH * A.Tk, A.HS, D, fn)) return s;
   const size_t smem = smem_fwd<D>();
   static bool attr = false;
-  if (lmt_status s = allow_smem(fwd_kernel<D>, smem, attr, fn)) return s;
+  if (lmt_status s = allow_dynamic_smem(fwd_kernel<D>, smem, attr, fn)) return s;
   const int64_t grid = BH * ((A.Tq + ROWS - 1) / ROWS);
   fwd_kernel<D><<<(unsigned)grid, THREADS, smem, stream()>>>(A, q, k, v);
   return launched(fn);
@@ -499,8 +488,8 @@ lmt_status backward_d(const AttnArgs& A, const char* fn) {
   if (lmt_status s = convert(sc, &v, A.v, BH * A.Tk, A.HS, D, fn)) return s;
   if (lmt_status s = convert(sc, &g, A.dout, BH * A.Tq, A.HS, D, fn)) return s;
   static bool attr_dq = false, attr_dkdv = false;
-  if (lmt_status s = allow_smem(dq_kernel<D>, smem_dq<D>(), attr_dq, fn)) return s;
-  if (lmt_status s = allow_smem(dkdv_kernel<D>, smem_dkdv<D>(), attr_dkdv, fn)) return s;
+  if (lmt_status s = allow_dynamic_smem(dq_kernel<D>, smem_dq<D>(), attr_dq, fn)) return s;
+  if (lmt_status s = allow_dynamic_smem(dkdv_kernel<D>, smem_dkdv<D>(), attr_dkdv, fn)) return s;
   const int64_t gq = BH * ((A.Tq + ROWS - 1) / ROWS), gk = BH * ((A.Tk + ROWS - 1) / ROWS);
   dq_kernel<D><<<(unsigned)gq, THREADS, smem_dq<D>(), stream()>>>(A, q, k, v, g);
   if (lmt_status s = launched(fn)) return s;

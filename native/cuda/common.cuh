@@ -48,6 +48,18 @@ inline bool tensor_cores() {
   return major >= 8;
 }
 
+// Raises a kernel's dynamic shared-memory limit to `bytes` (needed above 48 KiB), once:
+// `done` is the caller's flag for that kernel.
+template <class K>
+lmt_status allow_dynamic_smem(K kernel, size_t bytes, bool& done, const char* fn) {
+  if (done) return LMT_OK;
+  if (lmt_status s = check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes),
+                           fn, "cudaFuncSetAttribute"))
+    return s;
+  done = true;
+  return LMT_OK;
+}
+
 // Blocks for a grid-stride loop over n items (capped so that huge n still launches).
 inline unsigned blocks_for(int64_t n, int threads) {
   int64_t b = (n + threads - 1) / threads;

@@ -465,13 +465,7 @@ template <class E, bool TA, bool TB>
 lmt_status launch_tc(const TC<E>& p, const char* fn) {
   size_t smem = tc_smem_bytes<E>(!TA, TB);
   static bool attr_set = false;
-  if (!attr_set) {
-    lmt_status s = lmt::cuda::check(
-        cudaFuncSetAttribute(gemm_tc<E, TA, TB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem), fn,
-        "cudaFuncSetAttribute");
-    if (s != LMT_OK) return s;
-    attr_set = true;
-  }
+  if (lmt_status s = lmt::cuda::allow_dynamic_smem(gemm_tc<E, TA, TB>, smem, attr_set, fn)) return s;
   dim3 grid((unsigned)((p.N + T_BN - 1) / T_BN), (unsigned)((p.M + T_BM - 1) / T_BM),
             (unsigned)(p.batch < 65535 ? p.batch : 65535));
   gemm_tc<E, TA, TB><<<grid, T_THREADS, smem, lmt::cuda::stream()>>>(p);
@@ -480,13 +474,7 @@ lmt_status launch_tc(const TC<E>& p, const char* fn) {
 
 lmt_status launch_wgmma(const TC<__nv_bfloat16>& p, const char* fn) {
   static bool attr_set = false;
-  if (!attr_set) {
-    lmt_status s = lmt::cuda::check(
-        cudaFuncSetAttribute(gemm_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)W_SMEM), fn,
-        "cudaFuncSetAttribute");
-    if (s != LMT_OK) return s;
-    attr_set = true;
-  }
+  if (lmt_status s = lmt::cuda::allow_dynamic_smem(gemm_wgmma, W_SMEM, attr_set, fn)) return s;
   dim3 grid((unsigned)((p.N + W_BN - 1) / W_BN), (unsigned)((p.M + W_BM - 1) / W_BM),
             (unsigned)(p.batch < 65535 ? p.batch : 65535));
   gemm_wgmma<<<grid, W_THREADS, W_SMEM, lmt::cuda::stream()>>>(p);
