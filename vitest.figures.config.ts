@@ -6,5 +6,8 @@ export default defineConfig({
     include: ['bench/figures/**/*.figures.ts'],
     pool: 'forks',
     testTimeout: 3_600_000,
+    // The suite's figures are CPU figures: a command given no --device would pick a usable GPU
+    // (src/ops/default_device.ts). A caller's LMT_DEVICE still wins.
+    env: { LMT_DEVICE: process.env.LMT_DEVICE ?? 'cpu' },
   },
 });

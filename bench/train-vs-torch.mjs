@@ -33,7 +33,7 @@ function run(cmd, argv, env = {}) {
 
 const rows = [];
 for (const config of configs) {
-  const ours = run(process.execPath, ['dist/cli/index.js', 'bench', 'train', '--config', config, '--steps', String(steps), '--json']);
+  const ours = run(process.execPath, ['dist/cli/index.js', 'bench', 'train', '--device', 'cpu', '--config', config, '--steps', String(steps), '--json']);
   if (ours.error) throw new Error(`lmtrain bench train --config ${config} failed: ${ours.error}`);
   const peers = ['2', '1'].map((blas) => ({ blas, r: run(python, [join(here, 'torch_train.py'), '--config', config, '--steps', String(steps), '--threads', '2'], { OPENBLAS_NUM_THREADS: blas }) }));
   const ok = peers.filter((p) => !p.r.error);

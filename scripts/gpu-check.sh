@@ -88,6 +88,9 @@ if [ -f .gpu-carry/node.xz ] && [ -f dist/index.js ] && [ -f .gpu-carry/lmtrain.
   /tmp/node --version
   timeout 120 /tmp/node scripts/cuda-ts-check.mjs > "$OUT/ts-cuda.txt" 2>&1; echo "ts cuda checks rc $?"
   grep "FAIL" "$OUT/ts-cuda.txt" | head -20; tail -1 "$OUT/ts-cuda.txt"
+  # The commands' default device: cuda once its self-check (3 small GPT steps on both devices) passes.
+  default_line=$(timeout 60 /tmp/node dist/cli/index.js info 2>&1 | grep "^default")
+  echo "$default_line" | tee -a "$OUT/ts-cuda.txt"
   stamp "Node: the demo's every stage on CUDA against the CPU (micro sizes)"
   timeout 120 /tmp/node scripts/cuda-demo-check.mjs >> "$OUT/ts-cuda.txt" 2>&1; echo "demo check rc $?"
   grep "FAIL" "$OUT/ts-cuda.txt" | head -20; tail -1 "$OUT/ts-cuda.txt"
@@ -114,6 +117,7 @@ stamp "summary"
   printf '%s\n' "${summary[@]}"
   echo
   echo "$kernel_facts"
+  [ -n "${default_line:-}" ] && echo "lmtrain info: $default_line"
   echo
   echo "## Kernels vs PyTorch"
   cat /tmp/kernels.md

@@ -35,4 +35,5 @@ export { worldInstructions } from './pipeline/world.js';
 export { worldPreferences, pairsToFeedback } from './pipeline/preferences.js';
 export { sentimentTask, worldQaTask } from './pipeline/tasks.js';
 export { checkCudaOps, type CrossDeviceResult } from './ops/cuda_check.js';
+export { defaultDevice, defaultDeviceChoice, chooseDefaultDevice, type DefaultDeviceChoice, type DefaultDeviceProbe } from './ops/default_device.js';
 export { checkCudaDemo, MICRO_DEMO_SIZES, type DemoDeviceCheck } from './pipeline/demo_check.js';

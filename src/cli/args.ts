@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ArgumentError, DataError } from '../errors.js';
 import { requireDevice, setMatmulPrecision } from '../ops/device.js';
+import { defaultDeviceChoice } from '../ops/default_device.js';
 import type { Device } from '../tensor/tensor.js';
 
 export interface OptionSpec {
@@ -68,22 +69,32 @@ export function requireCpu(cmd: string, device: unknown): void {
 
 /** --device and --precision, shared by every command with a CUDA path. */
 export const DEVICE_OPTIONS: Record<string, OptionSpec> = {
-  device: { type: 'string', help: 'cpu (default) or cuda; LMT_DEVICE sets the default' },
+  device: { type: 'string', help: 'cpu or cuda; LMT_DEVICE names one for every command; default: cuda where usable (it passes a self-check against the CPU), else cpu' },
   precision: { type: 'string', help: 'CUDA matmuls: fp32 (default), or tf32 / bf16 on tensor cores (fp32 accumulation, weights and optimizer state); bf16 also runs attention on tensor cores' },
 };
 
 /**
- * The device of a command with a CUDA path: --device, else LMT_DEVICE, else cpu. (The CUDA
- * kernels have not yet run on a GPU in this project's checks, so cpu stays the default until
- * they have.) 'cuda' where CUDA is unusable is a DeviceError that says why. --precision sets
- * the CUDA matmul precision for the command (main() restores the caller's setting when it ends); on the CPU
- * only fp32 exists, so anything else there is an ArgumentError rather than a silent no-op.
+ * The device of a command with a CUDA path: --device, else LMT_DEVICE, else the default:
+ * cuda where CUDA is usable and passes its self-check, else cpu (src/ops/default_device.ts;
+ * a failed self-check is said on stderr). An explicit 'cuda' where CUDA is unusable is a
+ * DeviceError that says why. --precision sets the CUDA matmul precision for the command
+ * (main() restores the caller's setting when it ends); on the CPU only fp32 exists, so
+ * anything else there is an ArgumentError rather than a silent no-op.
  */
 export function resolveDevice(cmd: string, flag: unknown, precision?: unknown): Device {
-  const d = flag ?? process.env.LMT_DEVICE ?? 'cpu';
-  if (d !== 'cpu' && d !== 'cuda') throw new ArgumentError(`${cmd}: --device (or LMT_DEVICE) must be cpu or cuda, got '${String(d)}'`);
+  const named = flag ?? process.env.LMT_DEVICE;
+  if (named !== undefined && named !== 'cpu' && named !== 'cuda') throw new ArgumentError(`${cmd}: --device (or LMT_DEVICE) must be cpu or cuda, got '${String(named)}'`);
   const p = precision ?? 'fp32';
   if (p !== 'fp32' && p !== 'tf32' && p !== 'bf16') throw new ArgumentError(`${cmd}: --precision must be fp32, tf32 or bf16, got '${String(p)}'`);
+  let d: Device;
+  if (named !== undefined) {
+    d = named;
+  } else {
+    const c = defaultDeviceChoice();
+    if (c.warning !== undefined) console.error(c.warning);
+    d = c.device;
+    if (p !== 'fp32' && d !== 'cuda') throw new ArgumentError(`${cmd}: --precision ${p} is for CUDA matmuls, and the default device here is the CPU (${c.reason})`);
+  }
   if (p !== 'fp32' && d !== 'cuda') throw new ArgumentError(`${cmd}: --precision ${p} is for CUDA matmuls (add --device cuda); the CPU kernels compute in fp32`);
   requireDevice(d, cmd);
   if (d === 'cuda') setMatmulPrecision(p);

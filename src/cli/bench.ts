@@ -22,7 +22,7 @@ const TRAIN_SPEC: Record<string, OptionSpec> = {
   config: { type: 'string', help: `${Object.keys(BENCH_CONFIGS).join(' | ')} (ARCHITECTURE.md §7)` },
   steps: { type: 'number', help: 'timed steps (10)' },
   warmup: { type: 'number', help: 'untimed steps first (2)' },
-  device: { type: 'string', help: 'cpu (default) or cuda' },
+  device: { type: 'string', help: 'cpu or cuda (default: cuda where usable and self-checked, see lmtrain info)' },
   batch: { type: 'number', help: "batch size (default: the config's)" },
   seqLen: { type: 'number', help: "sequence length (default: the config's; at most its positions)" },
   precision: { type: 'string', help: 'CUDA matmul precision: fp32 (default), tf32 or bf16 (tensor cores)' },

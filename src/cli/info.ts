@@ -1,5 +1,6 @@
 /** `lmtrain info [--json]` */
 import { info } from '../info.js';
+import { defaultDeviceChoice } from '../ops/default_device.js';
 
 const gib = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
@@ -11,8 +12,11 @@ export function runInfo(args: string[]): number {
     return 2;
   }
   const i = info();
+  // The commands' default device (--device overrides it): running the CUDA self-check here
+  // too is what lets `info` say why a GPU is or is not the default.
+  const def = defaultDeviceChoice();
   if (args.includes('--json')) {
-    console.log(JSON.stringify(i, null, 2));
+    console.log(JSON.stringify({ ...i, defaultDevice: def }, null, 2));
     return 0;
   }
   const b = i.binary;
@@ -32,5 +36,6 @@ export function runInfo(args: string[]): number {
     if (d.error) console.log(`gpu ${d.index}    ${d.error}`);
     else console.log(`gpu ${d.index}    ${d.name}, compute capability ${d.computeCapability}, ${d.multiprocessors} SMs, ${gib(d.totalBytes ?? 0)} (${gib(d.freeBytes ?? 0)} free)`);
   }
+  console.log(`default  --device ${def.device}: ${def.reason}${def.checkSeconds !== undefined ? ` [self-check ${def.checkSeconds.toFixed(2)} s]` : ''}`);
   return 0;
 }

@@ -175,7 +175,7 @@ function cases(): Case[] {
  * init; with `bf16` the CUDA matmuls run on bf16 tensor cores (inputs rounded to 8 bits of
  * mantissa), so the tolerance is that of bf16.
  */
-function gptStep(precision: MatmulPrecision = 'fp32'): CrossDeviceResult {
+export function gptStep(precision: MatmulPrecision = 'fp32'): CrossDeviceResult {
   const bf16 = precision !== 'fp32';
   const run = (device: 'cpu' | 'cuda') => {
     if (device === 'cuda') setMatmulPrecision(precision);

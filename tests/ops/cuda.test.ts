@@ -3,7 +3,7 @@
 // machine scripts/gpu-check.sh runs the same suite from dist/). Without a usable GPU the
 // CUDA path must fail with a DeviceError that says why.
 import { describe, expect, it } from 'vitest';
-import { tensor, zeros, randn, DeviceError, ArgumentError, info, cudaAvailable, checkCudaOps, add, nn, GPT, gptConfig, memory } from '../../src/index.js';
+import { tensor, zeros, randn, DeviceError, ArgumentError, info, cudaAvailable, checkCudaOps, add, nn, GPT, gptConfig, memory, defaultDeviceChoice, chooseDefaultDevice, manualSeed, getRngState, getMatmulPrecision, type DefaultDeviceProbe } from '../../src/index.js';
 import { resolveDevice } from '../../src/cli/args.js';
 
 describe('devices', () => {
@@ -16,19 +16,61 @@ describe('devices', () => {
     x.dispose();
   });
 
-  it('--device / LMT_DEVICE: cpu by default, names checked', () => {
+  it('--device / LMT_DEVICE: names checked; the default is cuda only where usable and self-checked', () => {
     const prev = process.env.LMT_DEVICE;
     delete process.env.LMT_DEVICE;
     try {
-      expect(resolveDevice('pretrain', undefined)).toBe('cpu');
+      // The self-check (on the first ask) leaves the caller's RNG stream and precision alone.
+      manualSeed(3);
+      const rng = getRngState();
+      const def = defaultDeviceChoice();
+      expect(getRngState()).toEqual(rng);
+      expect(getMatmulPrecision()).toBe('fp32');
+      expect(resolveDevice('pretrain', undefined)).toBe(def.device);
+      if (!cudaAvailable()) {
+        expect(def).toEqual({ device: 'cpu', reason: `CUDA is not usable: ${info().cuda.why}` });
+        // --precision needs CUDA; with no --device that error names why the default is the CPU.
+        expect(() => resolveDevice('sft', undefined, 'bf16')).toThrow(/default device here is the CPU \(CUDA is not usable/);
+      } else {
+        // A GPU that passes the self-check (the emulation does) is the default, and asking
+        // again reuses the answer.
+        expect(def.device).toBe('cuda');
+        expect(def.reason).toMatch(/self-check passed \(largest difference from the CPU/);
+        expect(defaultDeviceChoice()).toBe(def);
+      }
       expect(() => resolveDevice('pretrain', 'gpu')).toThrow(ArgumentError);
+      expect(() => resolveDevice('pretrain', 'cpu', 'tf32')).toThrow(/add --device cuda/);
       process.env.LMT_DEVICE = 'tpu';
       expect(() => resolveDevice('pretrain', undefined)).toThrow(ArgumentError);
       expect(resolveDevice('pretrain', 'cpu')).toBe('cpu');
+      process.env.LMT_DEVICE = 'cpu';
+      expect(resolveDevice('pretrain', undefined)).toBe('cpu');
     } finally {
       if (prev === undefined) delete process.env.LMT_DEVICE;
       else process.env.LMT_DEVICE = prev;
     }
+  });
+
+  it('the default-device choice: no CUDA, a passing self-check, a failing or throwing one', () => {
+    const probe = (selfCheck: DefaultDeviceProbe['selfCheck'], usable = true): DefaultDeviceProbe =>
+      ({ usable, why: usable ? '' : 'no NVIDIA driver (libcuda.so.1 not found)', gpu: () => 'NVIDIA H200 (compute capability 9.0)', selfCheck });
+    let ran = 0;
+    const pass = () => { ran++; return { name: 'gpt', err: 3.2e-7, tol: 1e-4, ok: true }; };
+    expect(chooseDefaultDevice(probe(pass, false))).toEqual({ device: 'cpu', reason: 'CUDA is not usable: no NVIDIA driver (libcuda.so.1 not found)' });
+    expect(ran).toBe(0); // nothing runs on a GPU that is not there
+    const ok = chooseDefaultDevice(probe(pass));
+    expect(ok.device).toBe('cuda');
+    expect(ok.reason).toBe('NVIDIA H200 (compute capability 9.0); self-check passed (largest difference from the CPU 3.2e-7, bound 1e-4)');
+    expect(ok.warning).toBeUndefined();
+    const bad = chooseDefaultDevice(probe(() => ({ name: 'gpt', err: 0.25, tol: 1e-4, ok: false })));
+    expect(bad.device).toBe('cpu');
+    expect(bad.reason).toBe('NVIDIA H200 (compute capability 9.0) failed the CUDA self-check (largest difference from the CPU 2.50e-1 > bound 1e-4)');
+    expect(bad.warning).toMatch(/running on the CPU\. --device cuda \(or LMT_DEVICE=cuda\) uses the GPU anyway/);
+    const threw = chooseDefaultDevice(probe(() => { throw new Error('cudaErrorNoKernelImageForDevice'); }));
+    expect(threw.device).toBe('cpu');
+    expect(threw.reason).toContain('cudaErrorNoKernelImageForDevice');
+    // NaN never passes, even where a broken comparison calls it ok.
+    expect(chooseDefaultDevice(probe(() => ({ name: 'gpt', err: NaN, tol: 1e-4, ok: true }))).device).toBe('cpu');
   });
 
   it('Module.to(cpu) keeps the parameters', () => {
