@@ -374,11 +374,13 @@ __global__ void __launch_bounds__(256) pack_transposed(__nv_bfloat16* out, const
 // ---- sm_90a: wgmma kernel ---------------------------------------------------------------------
 // bf16 with both operands K-major (run_tc packs the others transposed): 128 x 128 block tiles,
 // two warpgroups of 64 x 128 (wgmma m64n128k16, 64 fp32 accumulators per thread), K in steps
-// of 64 (one 128-byte swizzled row per operand row) through a 4-stage cp.async pipeline:
-// 32 KiB per stage. Every thread loads; each stage's loads are fenced into the async proxy
-// before the barrier that precedes the wgmmas reading them, and the wgmmas of a stage complete
-// (wait_group 0) before the barrier after which that stage is loaded again.
-constexpr int W_BM = 128, W_BN = 128, W_BK = 64, W_STAGES = 4, W_THREADS = 256;
+// of 64 (one 128-byte swizzled row per operand row) through a 5-stage cp.async ring: 32 KiB
+// per stage. Every thread loads; each stage's loads are fenced into the async proxy before
+// the barrier that precedes the wgmmas reading them. One wgmma group stays in flight while
+// the next is issued (wait_group 1), so the tensor cores never wait for the issuing warps;
+// the stage that group reads is therefore not reloaded yet: loads run W_STAGES - 2 stages
+// ahead, into the stage whose group finished (by every warpgroup) before the last barrier.
+constexpr int W_BM = 128, W_BN = 128, W_BK = 64, W_STAGES = 5, W_THREADS = 256;
 constexpr int W_TILE = 128 * 128;  // bytes of one operand's tile: 128 rows x 128 bytes
 constexpr size_t W_SMEM = (size_t)W_STAGES * 2 * W_TILE + 1024;  // + alignment slack
 
@@ -411,16 +413,18 @@ __global__ void __launch_bounds__(W_THREADS) gemm_wgmma(TC<__nv_bfloat16> p) {
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[i] = 0.f;
 #pragma unroll
-    for (int st = 0; st < W_STAGES - 1; ++st) {
+    for (int st = 0; st < W_STAGES - 2; ++st) {
       if (st < KT) load_stage(st, st);
       cp_commit();
     }
     for (int64_t kt = 0; kt < KT; ++kt) {
-      cp_wait<W_STAGES - 2>();
+      cp_wait<W_STAGES - 3>();  // stage kt has landed
       fence_proxy_async();
+      // Also: every warpgroup has passed its wait_group 1 of step kt - 1, so the group of step
+      // kt - 2 is done everywhere and its stage can be loaded again.
       __syncthreads();
       {
-        const int64_t nk = kt + W_STAGES - 1;
+        const int64_t nk = kt + W_STAGES - 2;
         if (nk < KT) load_stage((int)(nk % W_STAGES), nk);
         cp_commit();
       }
@@ -429,9 +433,10 @@ __global__ void __launch_bounds__(W_THREADS) gemm_wgmma(TC<__nv_bfloat16> p) {
 #pragma unroll
       for (int ks = 0; ks < W_BK / 16; ++ks) wgmma_m64n128(acc, tile(st, 0) + wg * 64 * 128, tile(st, 1), ks);
       wgmma_commit();
-      wgmma_wait0();
-      wgmma_hold(acc);
+      wgmma_wait<1>();
     }
+    wgmma_wait<0>();
+    wgmma_hold(acc);
     cp_wait<0>();
     __syncthreads();  // the next batch's prologue overwrites the stages
 
@@ -571,11 +576,14 @@ int g_gemm_kernel = 0;   // lmt_cuda_set_gemm_kernel: 0 auto, 1 mma.sync
 int g_wgmma_state = -1;  // -1 not yet decided, 0 unusable, 1 usable
 
 // One product through the wgmma path against the exact host result: entries are multiples of
-// 1/64 below 2 in magnitude, so every partial sum is exact in fp32 and any difference is a
-// kernel (layout, swizzle, descriptor, fence) error rather than rounding. Two layouts: both
-// operands K-major (used in place) and both transposed (packed transposed).
+// 1/64 below 2 in magnitude, so products are multiples of 2^-12 below 4 and every partial sum
+// (at most 712 terms: below 2^24 units of 2^-12) is exact in fp32; any difference is a kernel
+// (layout, swizzle, descriptor, fence, pipeline) error rather than rounding. K = 712 is 12
+// k-tiles, so the stage ring wraps twice and the last tile is partial: a stage reloaded while
+// a wgmma group still reads it shows here. Two layouts: both operands K-major (used in place)
+// and both transposed (packed transposed).
 bool wgmma_self_check(double* worst) {
-  const int64_t M = 192, N = 160, K = 136;
+  const int64_t M = 192, N = 160, K = 712;
   std::vector<uint16_t> a((size_t)(M * K)), b((size_t)(N * K));
   auto val = [](int64_t i) { return (float)((i * 7919 + 13) % 251 - 125) / 64.f; };
   auto bits = [](float f) {

@@ -112,7 +112,7 @@ __device__ __forceinline__ void wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 #endif
 }
-// After wgmma_wait0: ties the accumulators to that point, so that the compiler cannot move a
+// After wgmma_wait<0>: ties the accumulators to that point, so that the compiler cannot move a
 // read of them above the wait (the wait's asm does not name them).
 __device__ __forceinline__ void wgmma_hold(float (&d)[64]) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -120,9 +120,11 @@ __device__ __forceinline__ void wgmma_hold(float (&d)[64]) {
   for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
 #endif
 }
-__device__ __forceinline__ void wgmma_wait0() {
+// Waits until at most N committed wgmma groups of this warpgroup are still running.
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
 // Makes this thread's shared-memory writes (cp.async included) visible to the async proxy that

@@ -7,6 +7,11 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <vector>
+
 namespace {
 
 inline void cp_async16(void* smem, const void* gmem, bool valid) {
@@ -108,38 +113,75 @@ inline void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigne
   }
 }
 
-// sm_90a wgmma (native/cuda/mma.cuh): computed at the call, as the PTX ISA specifies for
-// m64n128k16 with both operands K-major in 128-byte-swizzled shared memory: element (r, k) of
-// a tile starting at a 1024-byte boundary is read from start + 32 kstep + (r / 8) 1024 +
-// (r % 8) 128 + 2 k, with address bits 4-6 XORed with bits 7-9. The fences and the async
-// group calls have nothing to order here (the product is complete when the call returns).
+// sm_90a wgmma (native/cuda/mma.cuh): m64n128k16 with both operands K-major in
+// 128-byte-swizzled shared memory: element (r, k) of a tile starting at a 1024-byte boundary
+// is read from start + 32 kstep + (r / 8) 1024 + (r % 8) 128 + 2 k, with address bits 4-6
+// XORed with bits 7-9.
+// The products are asynchronous as on the hardware, and as late as the PTX ISA allows: a call
+// only queues its operands' addresses; commit closes the group; wait_group<N> computes the
+// oldest groups until N remain, reading shared memory then. A kernel that overwrites a stage
+// a pending group still reads, or reads the accumulators before the wait, gets wrong numbers
+// here as it could on a GPU.
 inline bool have_wgmma() { return true; }
 inline void wgmma_fence() {}
-inline void wgmma_commit() {}
-inline void wgmma_wait0() {}
 inline void wgmma_hold(float (&)[64]) {}
 inline void fence_proxy_async() {}
 inline float emu_sw128(const void* tile, int kstep, int r, int k) {
-  if ((uintptr_t)tile & 1023u) {
-    std::fprintf(stderr, "EMU: wgmma operand tile not 1024-byte aligned\n");
-    std::abort();
-  }
   uintptr_t a = (uintptr_t)tile + (uintptr_t)(32 * kstep + (r / 8) * 1024 + (r % 8) * 128 + 2 * k);
   a ^= ((a >> 7) & 7u) << 4;
   uint16_t h;
   std::memcpy(&h, (const void*)a, 2);
   return emu_bf((uint32_t)h, 0);
 }
-inline void wgmma_m64n128(float (&d)[64], const void* a, const void* b, int kstep) {
-  const unsigned w = threadIdx.x & 127u, warp = w / 32, lane = w & 31;
+struct EmuWgmma {
+  float* d;
+  const void* a;
+  const void* b;
+  int kstep;
+};
+struct EmuWgmmaQueue {
+  std::vector<EmuWgmma> open;
+  std::deque<std::vector<EmuWgmma>> groups;
+};
+// One queue per CUDA thread of the running block (blocks run one after another).
+inline EmuWgmmaQueue& emu_wgmma_queue() {
+  static EmuWgmmaQueue q[1024];
+  return q[threadIdx.x];
+}
+inline void emu_wgmma_run(const EmuWgmma& w) {
+  const unsigned lane = threadIdx.x & 31u, warp = (threadIdx.x & 127u) / 32;
   const int g = lane / 4, t = lane % 4;
   for (int j = 0; j < 16; ++j)
     for (int e = 0; e < 4; ++e) {
       const int row = 16 * warp + g + 8 * (e >> 1), col = 8 * j + 2 * t + (e & 1);
-      float acc = d[4 * j + e];
-      for (int k = 0; k < 16; ++k) acc += emu_sw128(a, kstep, row, k) * emu_sw128(b, kstep, col, k);
-      d[4 * j + e] = acc;
+      float acc = w.d[4 * j + e];
+      for (int k = 0; k < 16; ++k) acc += emu_sw128(w.a, w.kstep, row, k) * emu_sw128(w.b, w.kstep, col, k);
+      w.d[4 * j + e] = acc;
     }
+}
+inline void wgmma_m64n128(float (&d)[64], const void* a, const void* b, int kstep) {
+  if (((uintptr_t)a | (uintptr_t)b) & 1023u) {
+    std::fprintf(stderr, "EMU: wgmma operand tile not 1024-byte aligned\n");
+    std::abort();
+  }
+  emu_wgmma_queue().open.push_back({d, a, b, kstep});
+}
+inline void wgmma_commit() {
+  EmuWgmmaQueue& q = emu_wgmma_queue();
+  q.groups.push_back(std::move(q.open));
+  q.open.clear();
+}
+template <int N>
+inline void wgmma_wait() {
+  EmuWgmmaQueue& q = emu_wgmma_queue();
+  if (!q.open.empty()) {
+    std::fprintf(stderr, "EMU: wgmma_wait with uncommitted wgmma operations\n");
+    std::abort();
+  }
+  while (q.groups.size() > (size_t)N) {
+    for (const EmuWgmma& w : q.groups.front()) emu_wgmma_run(w);
+    q.groups.pop_front();
+  }
 }
 
 }  // namespace
