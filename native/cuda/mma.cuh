@@ -1,6 +1,6 @@
 // The warp-level PTX the tensor-core kernels use (sm_80+): cp.async with zero-fill, ldmatrix
 // (plain and transposed), mma.sync m16n8k16 bf16 -> fp32 and m16n8k8 tf32 -> fp32, and the
-// fp32 -> tf32 rounding (cvt.rna); and for sm_90a the warpgroup wgmma m64n128k16 from swizzled
+// fp32 -> tf32 rounding (cvt.rna), ex2.approx; and for sm_90a the warpgroup wgmma m64n128k16 from swizzled
 // shared-memory tiles with its fences. Kept apart so that the CPU
 // emulation of the CUDA kernels (native/tests/cuda/emu) can put its own versions in place.
 #pragma once
@@ -66,6 +66,20 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
       "{%0,%1,%2,%3};\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// 2^x on the special-function unit (ex2.approx.ftz: relative error about 2^-22, results
+// below the smallest normal float flushed to 0, -inf -> 0, NaN -> NaN). exp2f without fast
+// math wraps the same instruction in a denormal-result path that costs the attention
+// kernels registers (they spilled); a softmax weight below 1e-38 is 0 either way.
+__device__ __forceinline__ float fast_exp2(float x) {
+#if defined(__CUDA_ARCH__)
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+#else
+  return exp2f(x);
 #endif
 }
 

@@ -7,6 +7,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cfloat>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -111,6 +113,12 @@ inline void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigne
     for (int k = 0; k < 8; ++k) acc += A(row, k) * B(k, col);
     d[e] = acc;
   }
+}
+
+// ex2.approx.ftz: exp2 with results below the smallest normal float flushed to 0.
+inline float fast_exp2(float x) {
+  const float y = std::exp2(x);
+  return y < FLT_MIN ? 0.f : y;
 }
 
 // sm_90a wgmma (native/cuda/mma.cuh): m64n128k16 with both operands K-major in
