@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 3_600_000,
     // The suite's figures are CPU figures: a command given no --device would pick a usable GPU
     // (src/ops/default_device.ts). A caller's LMT_DEVICE still wins.
-    env: { LMT_DEVICE: process.env.LMT_DEVICE ?? 'cpu' },
+    env: { LMT_DEVICE: process.env.LMT_DEVICE || 'cpu' },
   },
 });

@@ -69,14 +69,15 @@ export function requireCpu(cmd: string, device: unknown): void {
 
 /** --device and --precision, shared by every command with a CUDA path. */
 export const DEVICE_OPTIONS: Record<string, OptionSpec> = {
-  device: { type: 'string', help: 'cpu or cuda; LMT_DEVICE names one for every command; default: cuda where usable (it passes a self-check against the CPU), else cpu' },
+  device: { type: 'string', help: 'cpu or cuda; default: LMT_DEVICE, else cuda where usable (it passes a self-check against the CPU, see lmtrain info), else cpu' },
   precision: { type: 'string', help: 'CUDA matmuls: fp32 (default), or tf32 / bf16 on tensor cores (fp32 accumulation, weights and optimizer state); bf16 also runs attention on tensor cores' },
 };
 
 /**
- * The device of a command with a CUDA path: --device, else LMT_DEVICE, else the default:
- * cuda where CUDA is usable and passes its self-check, else cpu (src/ops/default_device.ts;
- * a failed self-check is said on stderr). An explicit 'cuda' where CUDA is unusable is a
+ * The device of a command with a CUDA path: --device (or a config file's device), else
+ * LMT_DEVICE, else the default: cuda where CUDA is usable and passes its self-check at fp32
+ * and at the --precision asked for, else cpu (src/ops/default_device.ts; a failed self-check
+ * is said on stderr). An explicit 'cuda' where CUDA is unusable is a
  * DeviceError that says why. --precision sets the CUDA matmul precision for the command
  * (main() restores the caller's setting when it ends); on the CPU only fp32 exists, so
  * anything else there is an ArgumentError rather than a silent no-op.
@@ -90,7 +91,7 @@ export function resolveDevice(cmd: string, flag: unknown, precision?: unknown): 
   if (named !== undefined) {
     d = named;
   } else {
-    const c = defaultDeviceChoice();
+    const c = defaultDeviceChoice(p);
     if (c.warning !== undefined) console.error(c.warning);
     d = c.device;
     if (p !== 'fp32' && d !== 'cuda') throw new ArgumentError(`${cmd}: --precision ${p} is for CUDA matmuls, and the default device here is the CPU (${c.reason})`);

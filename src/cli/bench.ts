@@ -81,8 +81,11 @@ export async function runBenchCli(args: string[]): Promise<number> {
       onStep: o.json ? undefined : (i, ms) => process.stderr.write(`  step ${i}: ${ms.toFixed(1)} ms\n`) });
     if (o.json) console.log(JSON.stringify(r));
     else {
-      console.log(`${r.config}: ${Math.round(r.tokens_per_s).toLocaleString('en')} tokens/s, ${r.ms_per_step.toFixed(1)} ms/step (min ${r.ms_per_step_min.toFixed(1)}, max ${r.ms_per_step_max.toFixed(1)}), ${r.threads} threads`);
-      console.log(`${r.parameters.toLocaleString('en')} parameters, ${(r.flops_per_token / 1e6).toFixed(2)} MFLOP/token: ${r.gflops.toFixed(1)} GFLOP/s = ${r.pct_peak.toFixed(1)}% of the measured FMA peak ${r.peak_gflops.toFixed(0)} GFLOP/s; peak RSS ${r.peak_rss_mib.toFixed(0)} MiB`);
+      const where = device === 'cuda' ? `on CUDA, ${precision} matmuls` : `${r.threads} threads`;
+      console.log(`${r.config}: ${Math.round(r.tokens_per_s).toLocaleString('en')} tokens/s, ${r.ms_per_step.toFixed(1)} ms/step (min ${r.ms_per_step_min.toFixed(1)}, max ${r.ms_per_step_max.toFixed(1)}), ${where}`);
+      // The FMA peak is the CPU's, measured in the same run; no GPU peak is measured here.
+      const rate = device === 'cuda' ? `${r.gflops.toFixed(1)} GFLOP/s` : `${r.gflops.toFixed(1)} GFLOP/s = ${r.pct_peak.toFixed(1)}% of the measured FMA peak ${r.peak_gflops.toFixed(0)} GFLOP/s`;
+      console.log(`${r.parameters.toLocaleString('en')} parameters, ${(r.flops_per_token / 1e6).toFixed(2)} MFLOP/token: ${rate}; peak RSS ${r.peak_rss_mib.toFixed(0)} MiB`);
     }
     return 0;
   }

@@ -12,9 +12,11 @@ export function runInfo(args: string[]): number {
     return 2;
   }
   const i = info();
-  // The commands' default device (--device overrides it): running the CUDA self-check here
-  // too is what lets `info` say why a GPU is or is not the default.
-  const def = defaultDeviceChoice();
+  // The commands' default device (--device overrides it). LMT_DEVICE names it outright;
+  // otherwise the CUDA self-check runs here too, which is what lets `info` say why a GPU is or
+  // is not the default.
+  const env = process.env.LMT_DEVICE;
+  const def = env !== undefined ? { device: env, reason: 'named by LMT_DEVICE' } : defaultDeviceChoice();
   if (args.includes('--json')) {
     console.log(JSON.stringify({ ...i, defaultDevice: def }, null, 2));
     return 0;
@@ -36,6 +38,6 @@ export function runInfo(args: string[]): number {
     if (d.error) console.log(`gpu ${d.index}    ${d.error}`);
     else console.log(`gpu ${d.index}    ${d.name}, compute capability ${d.computeCapability}, ${d.multiprocessors} SMs, ${gib(d.totalBytes ?? 0)} (${gib(d.freeBytes ?? 0)} free)`);
   }
-  console.log(`default  --device ${def.device}: ${def.reason}${def.checkSeconds !== undefined ? ` [self-check ${def.checkSeconds.toFixed(2)} s]` : ''}`);
+  console.log(`default  --device ${def.device}: ${def.reason}${'checkSeconds' in def && def.checkSeconds !== undefined ? ` [self-check ${def.checkSeconds.toFixed(2)} s]` : ''}`);
   return 0;
 }

@@ -21,7 +21,7 @@ const USAGE = `usage: lmtrain <command> [options]
 
 commands:
   demo [--quick] [--all] [--json] [--out DIR]  the whole pipeline on the built-in world, with report.html
-  info [--json]                              build, binary, CPU features, threads, CUDA status and why
+  info [--json]                              build, binary, CPU features, threads, CUDA status and why, default device
   import gpt2 --from HF_DIR --out DIR        convert a Hugging Face GPT-2 checkpoint
   tokenizer train --data FILE... --vocab-size N --out tokenizer.json
   pretrain --model gpt|bert|t5 [--objective clm|mlm|span] --data FILE... --out DIR

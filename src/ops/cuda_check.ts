@@ -180,28 +180,35 @@ export function gptStep(precision: MatmulPrecision = 'fp32'): CrossDeviceResult 
   const run = (device: 'cpu' | 'cuda') => {
     if (device === 'cuda') setMatmulPrecision(precision);
     manualSeed(7);
-    const model = new GPT(gptConfig({ vocab_size: 97, n_positions: 32, n_layer: 2, n_head: 2, n_embd: 64, dropout: 0 })).to(device);
-    const opt = new AdamW(model.trainableParameters(), { lr: 1e-3, weightDecay: 0.1 });
-    const ids = Int32Array.from({ length: 2 * 17 }, (_, i) => (i * 31 + 7) % 97);
-    const x = new Int32Array(2 * 16), y = new Int32Array(2 * 16);
-    for (let b = 0; b < 2; b++) for (let t = 0; t < 16; t++) { x[b * 16 + t] = ids[b * 17 + t]; y[b * 16 + t] = ids[b * 17 + t + 1]; }
-    const losses: number[] = [];
-    let norm = 0;
-    for (let s = 0; s < 3; s++) {
-      tidy(() => {
-        const loss = crossEntropy(model.forward(tensor(x, [2, 16], 'int32', device)), tensor(y, [2, 16], 'int32', device));
-        losses.push(loss.item());
-        backward(loss);
-      });
-      norm = clipGradNorm(opt.params, 1.0);
-      opt.stepUpdate();
-      opt.zeroGrad();
+    const model = new GPT(gptConfig({ vocab_size: 97, n_positions: 32, n_layer: 2, n_head: 2, n_embd: 64, dropout: 0 }));
+    let opt: AdamW | undefined;
+    try {
+      model.to(device);
+      opt = new AdamW(model.trainableParameters(), { lr: 1e-3, weightDecay: 0.1 });
+      const ids = Int32Array.from({ length: 2 * 17 }, (_, i) => (i * 31 + 7) % 97);
+      const x = new Int32Array(2 * 16), y = new Int32Array(2 * 16);
+      for (let b = 0; b < 2; b++) for (let t = 0; t < 16; t++) { x[b * 16 + t] = ids[b * 17 + t]; y[b * 16 + t] = ids[b * 17 + t + 1]; }
+      const losses: number[] = [];
+      let norm = 0;
+      for (let s = 0; s < 3; s++) {
+        tidy(() => {
+          const loss = crossEntropy(model.forward(tensor(x, [2, 16], 'int32', device)), tensor(y, [2, 16], 'int32', device));
+          losses.push(loss.item());
+          backward(loss);
+        });
+        norm = clipGradNorm(opt.params, 1.0);
+        opt.stepUpdate();
+        opt.zeroGrad();
+      }
+      const w = Float32Array.from(model.parameters()[0].toArray());
+      return { losses, norm, w };
+    } finally {
+      // Also when a step throws: the self-check behind the default device must not leave a
+      // model's worth of GPU memory behind.
+      opt?.dispose();
+      model.dispose();
+      setMatmulPrecision('fp32');
     }
-    const w = Float32Array.from(model.parameters()[0].toArray());
-    opt.dispose();
-    model.dispose();
-    setMatmulPrecision('fp32');
-    return { losses, norm, w };
   };
   const a = run('cpu'), b = run('cuda');
   // Under bf16/tf32 the weights are left out: Adam's first steps move each weight by about

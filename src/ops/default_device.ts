@@ -5,13 +5,14 @@
  * init (every op a training step uses: embedding, matmul, attention, layernorm, GELU,
  * cross-entropy, AdamW, gradient clipping) and compares losses, gradient norm and weights. A
  * GPU whose results differ from the CPU's is not picked silently; the command runs on the CPU
- * and says why on stderr. An explicit --device cuda skips the check, so a user can still
- * choose the GPU.
+ * and says why on stderr. With --precision tf32 or bf16 the same steps also run at that
+ * precision (the tensor-core GEMMs, and at bf16 the tensor-core attention), and must pass too.
+ * An explicit --device cuda skips the check, so a user can still choose the GPU.
  *
  * The library's own defaults (tensor creation, the run* configs) stay 'cpu', as in PyTorch:
  * this is the command line's default only.
  */
-import { native } from '../native/binding.js';
+import { native, type MatmulPrecision } from '../native/binding.js';
 import { getRngState, setRngState } from '../tensor/random.js';
 import type { Device } from '../tensor/tensor.js';
 import { gptStep, type CrossDeviceResult } from './cuda_check.js';
@@ -34,32 +35,46 @@ export interface DefaultDeviceProbe {
   why: string;
   /** e.g. "NVIDIA H200 (compute capability 9.0)"; only asked for when usable. */
   gpu: () => string;
-  selfCheck: () => CrossDeviceResult;
+  /** Small GPT training steps on both devices at this matmul precision, compared. */
+  selfCheck: (precision: MatmulPrecision) => CrossDeviceResult;
 }
 
-/** The choice itself, separated from the process so tests can give it any probe. */
-export function chooseDefaultDevice(p: DefaultDeviceProbe): DefaultDeviceChoice {
+/**
+ * The choice itself, separated from the process so tests can give it any probe: fp32 first,
+ * then `precision` where it is tf32 or bf16.
+ */
+export function chooseDefaultDevice(p: DefaultDeviceProbe, precision: MatmulPrecision = 'fp32'): DefaultDeviceChoice {
   if (!p.usable) return { device: 'cpu', reason: `CUDA is not usable: ${p.why}` };
-  let r: CrossDeviceResult;
   const t0 = performance.now();
+  const passed: string[] = [];
+  let gpu: string;
   try {
-    r = p.selfCheck();
-  } catch (e) {
-    r = { name: 'self-check', err: Infinity, tol: 0, ok: false, detail: (e as Error).message };
+    gpu = p.gpu();
+  } catch {
+    gpu = 'the GPU';
   }
-  const checkSeconds = (performance.now() - t0) / 1000;
-  const gpu = p.gpu();
-  if (r.ok && Number.isFinite(r.err)) {
-    return { device: 'cuda', reason: `${gpu}; self-check passed (largest difference from the CPU ${r.err.toExponential(1)}, bound ${r.tol.toExponential(0)})`, checkSeconds };
+  for (const prec of precision === 'fp32' ? (['fp32'] as const) : (['fp32', precision] as const)) {
+    let r: CrossDeviceResult;
+    try {
+      r = p.selfCheck(prec);
+    } catch (e) {
+      r = { name: 'self-check', err: Infinity, tol: 0, ok: false, detail: (e as Error).message };
+    }
+    const checkSeconds = (performance.now() - t0) / 1000;
+    if (!(r.ok && Number.isFinite(r.err))) {
+      const what = Number.isFinite(r.err) ? `largest difference from the CPU ${r.err.toExponential(2)} > bound ${r.tol.toExponential(0)}` : (r.detail ?? 'non-finite result');
+      const which = prec === 'fp32' ? 'CUDA self-check' : `CUDA self-check at ${prec} matmuls`;
+      return {
+        device: 'cpu',
+        reason: `${gpu} failed the ${which} (${what})`,
+        warning: `lmtrain: ${gpu} failed the ${which} (${what}); running on the CPU. ` +
+          '--device cuda (or LMT_DEVICE=cuda) uses the GPU anyway; please report this with the output of `lmtrain info`.',
+        checkSeconds,
+      };
+    }
+    passed.push(`${prec === 'fp32' ? '' : `at ${prec}: `}largest difference from the CPU ${r.err.toExponential(1)}, bound ${r.tol.toExponential(0)}`);
   }
-  const what = Number.isFinite(r.err) ? `largest difference from the CPU ${r.err.toExponential(2)} > bound ${r.tol.toExponential(0)}` : (r.detail ?? 'non-finite result');
-  return {
-    device: 'cpu',
-    reason: `${gpu} failed the CUDA self-check (${what})`,
-    warning: `lmtrain: ${gpu} failed the CUDA self-check (${what}); running on the CPU. ` +
-      '--device cuda (or LMT_DEVICE=cuda) uses the GPU anyway; please report this with the output of `lmtrain info`.',
-    checkSeconds,
-  };
+  return { device: 'cuda', reason: `${gpu}; self-check passed (${passed.join('; ')})`, checkSeconds: (performance.now() - t0) / 1000 };
 }
 
 function processProbe(): DefaultDeviceProbe {
@@ -73,11 +88,11 @@ function processProbe(): DefaultDeviceProbe {
     },
     // The check leaves the caller's RNG stream and matmul precision as they were: a command
     // that seeds later must draw the same numbers whichever device was picked.
-    selfCheck: () => {
+    selfCheck: (check) => {
       const rng = getRngState();
       const precision = getMatmulPrecision();
       try {
-        return gptStep('fp32');
+        return gptStep(check);
       } finally {
         setMatmulPrecision(precision);
         setRngState(rng);
@@ -86,14 +101,30 @@ function processProbe(): DefaultDeviceProbe {
   };
 }
 
-let cached: DefaultDeviceChoice | undefined;
+// Per precision; the fp32 steps, which every precision runs first, are run once.
+const cached = new Map<MatmulPrecision, DefaultDeviceChoice>();
+const checked = new Map<MatmulPrecision, CrossDeviceResult>();
 
-/** The command line's default device for this process (checked once, then remembered). */
-export function defaultDeviceChoice(): DefaultDeviceChoice {
-  cached ??= chooseDefaultDevice(processProbe());
-  return cached;
+/**
+ * The command line's default device for this process at this matmul precision (checked once,
+ * then remembered).
+ */
+export function defaultDeviceChoice(precision: MatmulPrecision = 'fp32'): DefaultDeviceChoice {
+  let c = cached.get(precision);
+  if (c === undefined) {
+    const probe = processProbe();
+    const run = probe.selfCheck;
+    probe.selfCheck = (p) => {
+      let r = checked.get(p);
+      if (r === undefined) checked.set(p, (r = run(p)));
+      return r;
+    };
+    c = chooseDefaultDevice(probe, precision);
+    cached.set(precision, c);
+  }
+  return c;
 }
 
-export function defaultDevice(): Device {
-  return defaultDeviceChoice().device;
+export function defaultDevice(precision: MatmulPrecision = 'fp32'): Device {
+  return defaultDeviceChoice(precision).device;
 }

@@ -71,6 +71,16 @@ describe('devices', () => {
     expect(threw.reason).toContain('cudaErrorNoKernelImageForDevice');
     // NaN never passes, even where a broken comparison calls it ok.
     expect(chooseDefaultDevice(probe(() => ({ name: 'gpt', err: NaN, tol: 1e-4, ok: true }))).device).toBe('cpu');
+    // A tensor-core precision runs fp32 first, then its own steps; both must pass.
+    const asked: string[] = [];
+    const bf16Bad = probe((p) => { asked.push(p); return p === 'bf16' ? { name: 'gpt', err: 0.3, tol: 1e-2, ok: false } : { name: 'gpt', err: 1e-7, tol: 1e-4, ok: true }; });
+    const b = chooseDefaultDevice(bf16Bad, 'bf16');
+    expect(asked).toEqual(['fp32', 'bf16']);
+    expect(b.device).toBe('cpu');
+    expect(b.reason).toBe('NVIDIA H200 (compute capability 9.0) failed the CUDA self-check at bf16 matmuls (largest difference from the CPU 3.00e-1 > bound 1e-2)');
+    expect(chooseDefaultDevice(bf16Bad, 'fp32').device).toBe('cuda');
+    const t = chooseDefaultDevice(probe((p) => (p === 'tf32' ? { name: 'gpt', err: 2e-4, tol: 2e-3, ok: true } : { name: 'gpt', err: 4e-7, tol: 1e-4, ok: true })), 'tf32');
+    expect(t.reason).toBe('NVIDIA H200 (compute capability 9.0); self-check passed (largest difference from the CPU 4.0e-7, bound 1e-4; at tf32: largest difference from the CPU 2.0e-4, bound 2e-3)');
   });
 
   it('Module.to(cpu) keeps the parameters', () => {
