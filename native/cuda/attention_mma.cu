@@ -32,15 +32,18 @@ constexpr int ROWS = 64;    // rows of a block: 4 warps of 16
 constexpr int TILE = 64;    // rows of a tile of the other side
 constexpr int THREADS = 128;
 
-// The softmax runs in base 2, as in FlashAttention-2: scores are carried multiplied by
-// log2(e) (folded into the scale, one multiply per score either way), so each exponential is
-// one ex2 instruction (fast_exp2, mma.cuh) instead of expf's range reduction around it. lse is
-// stored and read in natural units (the SIMT kernels and the CPU share it).
-constexpr float LOG2E = 1.4426950408889634f, LN2 = 0.6931471805599453f;
+// Each exponential is one ex2 instruction (fast_exp2, mma.cuh) on log2(e) (x - m) instead of
+// expf's range reduction around it. The scores stay in natural units rather than being scaled
+// by log2(e) up front as in FlashAttention-2: a finite score below -FLT_MAX / log2(e) (a bias
+// of -FLT_MAX, the usual "masked" value) would become -inf there and the row would differ from
+// the CPU's; the difference x - m is always in range.
+constexpr float LOG2E = 1.4426950408889634f;
 
-// P from a base-2 score and base-2 lse (attn::prob in base 2).
-__device__ __forceinline__ float prob2(float s2, float lse2) {
-  return (lse2 == -INFINITY || s2 == -INFINITY) ? 0.f : fast_exp2(s2 - lse2);
+__device__ __forceinline__ float exp_diff(float x, float m) { return fast_exp2((x - m) * LOG2E); }
+
+// attn::prob on ex2.
+__device__ __forceinline__ float prob_fast(float s, float lse) {
+  return (lse == -INFINITY || s == -INFINITY) ? 0.f : exp_diff(s, lse);
 }
 
 // Shared-memory tile of 64 rows of D bf16: rows padded by 16 bytes so that the 8 row
@@ -165,14 +168,6 @@ __device__ __forceinline__ bool plain_tile(const AttnArgs& A, int64_t i0, int64_
          (!A.causal || j0 + TILE - 1 <= i0 + (A.Tk - A.Tq));
 }
 
-// The base-2 score of (query i, key j) from its raw dot product (scale2 = scale log2(e)) in a
-// tile that is `plain` or not: -inf where the pair is hidden.
-__device__ __forceinline__ float score2(const AttnArgs& A, bool plain, float dot, float scale2, int64_t b,
-                                        int64_t h, int64_t i, int64_t j) {
-  if (plain) return dot * scale2;
-  return visible(A, i, j) ? finish_score(A, dot, b, h, i, j) * LOG2E : -INFINITY;
-}
-
 __device__ __forceinline__ float quad_max(float v) {
   v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
   return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
@@ -254,7 +249,7 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
   const int64_t row[2] = {P.r0 + warp * 16 + g, P.r0 + warp * 16 + g + 8};
   float o[D / 8][4];
   zero(o);
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // m in base 2
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 
   for_key_tiles<D>(A, P.bh, ntiles, kb, vb, Ks, Vs, [&](int64_t j0, const bf16* kt, const bf16* vt) {
     float s[8][4];
@@ -266,7 +261,10 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
     for (int n = 0; n < 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const float x = score2(A, plain, s[n][e], A.scale * LOG2E, P.b, P.h, row[e >> 1], j0 + n * 8 + 2 * t + (e & 1));
+        const int64_t i = row[e >> 1], j = j0 + n * 8 + 2 * t + (e & 1);
+        float x;
+        if (plain) x = s[n][e] * A.scale;
+        else x = visible(A, i, j) ? finish_score(A, s[n][e], P.b, P.h, i, j) : -INFINITY;
         s[n][e] = x;
         mx[e >> 1] = fmaxf(mx[e >> 1], x);
       }
@@ -274,7 +272,7 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
       const float mn = fmaxf(m[hh], quad_max(mx[hh]));
-      corr[hh] = mn == -INFINITY ? 1.f : fast_exp2(m[hh] - mn);  // m = -inf gives 0
+      corr[hh] = mn == -INFINITY ? 1.f : exp_diff(m[hh], mn);  // m = -inf gives 0
       m[hh] = mn;
       l[hh] *= corr[hh];
     }
@@ -283,7 +281,7 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
     for (int n = 0; n < 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const float p = s[n][e] == -INFINITY ? 0.f : fast_exp2(s[n][e] - m[e >> 1]);
+        const float p = s[n][e] == -INFINITY ? 0.f : exp_diff(s[n][e], m[e >> 1]);
         s[n][e] = p;
         l[e >> 1] += p;
       }
@@ -303,7 +301,7 @@ __global__ void __launch_bounds__(THREADS) fwd_kernel(AttnArgs A, const bf16* qb
     // A query that sees no key: out 0 (its accumulator is 0: every p was 0), lse -inf.
     const bool none = !(L > 0.f) && !(L != L);
     inv[hh] = none ? 0.f : 1.f / L;
-    if (t == 0 && row[hh] < A.Tq) A.lse[P.bh * A.Tq + row[hh]] = none ? -INFINITY : (m[hh] + log2f(L)) * LN2;
+    if (t == 0 && row[hh] < A.Tq) A.lse[P.bh * A.Tq + row[hh]] = none ? -INFINITY : m[hh] + logf(L);
   }
   store_rows<D>(A.out + P.bh * A.Tq * A.HS, A.Tq, A.HS, row, o, inv);
 }
@@ -328,12 +326,11 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh) {
     const bool in = row[hh] < A.Tq;
-    lse[hh] = in ? A.lse_in[P.bh * A.Tq + row[hh]] * LOG2E : -INFINITY;  // base 2
+    lse[hh] = in ? A.lse_in[P.bh * A.Tq + row[hh]] : -INFINITY;
     Di[hh] = in ? A.Dbuf[P.bh * A.Tq + row[hh]] : 0.f;
   }
   float* dbias = A.dbias ? A.dbias + (((A.bias_B == 1 ? 0 : P.b) * A.NH + P.h) * A.Tq) * A.Tk : nullptr;
   const bool shared_bias = A.bias_B == 1 && A.B > 1;
-  const float scale2 = A.scale * LOG2E;
   float dq[D / 8][4];
   zero(dq);
 
@@ -352,9 +349,9 @@ __global__ void __launch_bounds__(THREADS) dq_kernel(AttnArgs A, const bf16* qb,
         const int64_t i = row[hh], j = j0 + n * 8 + 2 * t + (e & 1);
         float ds = 0.f;
         if (plain) {
-          ds = prob2(s[n][e] * scale2, lse[hh]) * (dp[n][e] - Di[hh]);
+          ds = prob_fast(s[n][e] * A.scale, lse[hh]) * (dp[n][e] - Di[hh]);
         } else if (visible(A, i, j)) {
-          ds = prob2(finish_score(A, s[n][e], P.b, P.h, i, j) * LOG2E, lse[hh]) * (dp[n][e] - Di[hh]);
+          ds = prob_fast(finish_score(A, s[n][e], P.b, P.h, i, j), lse[hh]) * (dp[n][e] - Di[hh]);
           if (dbias) {
             float* dst = dbias + i * A.Tk + j;
             if (shared_bias) atomicAdd(dst, ds);
@@ -395,7 +392,7 @@ __global__ void __launch_bounds__(THREADS) dkdv_kernel(AttnArgs A, const bf16* q
     load_tile<D>(Gs + buf * Lay<D>::elems, gp, i0, A.Tq);
     for (int e = threadIdx.x; e < TILE; e += THREADS) {
       const bool in = i0 + e < A.Tq;
-      Ls[buf * TILE + e] = in ? A.lse_in[P.bh * A.Tq + i0 + e] * LOG2E : -INFINITY;  // base 2
+      Ls[buf * TILE + e] = in ? A.lse_in[P.bh * A.Tq + i0 + e] : -INFINITY;
       Ds[buf * TILE + e] = in ? A.Dbuf[P.bh * A.Tq + i0 + e] : 0.f;
     }
   };
@@ -405,7 +402,6 @@ __global__ void __launch_bounds__(THREADS) dkdv_kernel(AttnArgs A, const bf16* q
   cp_commit();
 
   const int64_t key[2] = {P.r0 + warp * 16 + g, P.r0 + warp * 16 + g + 8};
-  const float scale2 = A.scale * LOG2E;
   float dk[D / 8][4], dv[D / 8][4];
   zero(dk);
   zero(dv);
@@ -432,8 +428,8 @@ __global__ void __launch_bounds__(THREADS) dkdv_kernel(AttnArgs A, const bf16* q
         const int c = n * 8 + 2 * t + (e & 1);
         const int64_t j = key[e >> 1], i = i0 + c;
         float p = 0.f;
-        if (plain) p = prob2(s[n][e] * scale2, Ls[buf * TILE + c]);
-        else if (visible(A, i, j)) p = prob2(finish_score(A, s[n][e], P.b, P.h, i, j) * LOG2E, Ls[buf * TILE + c]);
+        if (plain) p = prob_fast(s[n][e] * A.scale, Ls[buf * TILE + c]);
+        else if (visible(A, i, j)) p = prob_fast(finish_score(A, s[n][e], P.b, P.h, i, j), Ls[buf * TILE + c]);
         s[n][e] = p;
         dp[n][e] = p * (dp[n][e] - Ds[buf * TILE + c]);
       }

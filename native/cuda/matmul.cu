@@ -580,7 +580,8 @@ int g_wgmma_state = -1;  // -1 not yet decided, 0 unusable, 1 usable
 // (at most 712 terms: below 2^24 units of 2^-12) is exact in fp32; any difference is a kernel
 // (layout, swizzle, descriptor, fence, pipeline) error rather than rounding. K = 712 is 12
 // k-tiles, so the stage ring wraps twice and the last tile is partial: a stage reloaded while
-// a wgmma group still reads it shows here. Two layouts: both operands K-major (used in place)
+// a wgmma group still reads it can show here (always under the emulation, which runs each
+// group at its wait; on a GPU when the timing exposes it). Two layouts: both operands K-major (used in place)
 // and both transposed (packed transposed).
 bool wgmma_self_check(double* worst) {
   const int64_t M = 192, N = 160, K = 712;

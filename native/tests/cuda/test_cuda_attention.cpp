@@ -1,10 +1,13 @@
 // CUDA fused attention vs the CPU kernel: head sizes across the compiled D variants, causal
-// with Tq == Tk, Tq < Tk and Tq > Tk, bias shared over the batch or per batch, key masks
+// with Tq == Tk, Tq < Tk and Tq > Tk, bias shared over the batch or per batch (and with
+// -FLT_MAX entries, an additive mask's usual value), key masks
 // including a fully masked query row, forward (out, lse) and backward (dq, dk, dv, dbias).
 // Each case runs at the fp32 precision (the SIMT kernels) and at BF16, where head sizes up to
 // 128 take the tensor-core kernels: they are compared with the CPU kernel on the same
 // bf16-rounded q, k, v and dout, so what remains is the rounding of P and dS to bf16 inside
 // the kernels (relative 2^-9 per element) and the order of accumulation.
+#include <cfloat>
+
 #include "cuda_test_util.h"
 
 namespace {
@@ -32,7 +35,7 @@ double maxabs(const std::vector<float>& v) {
 struct Case {
   int64_t B, NH, Tq, Tk, HS;
   int causal;
-  int bias;  // 0 none, 1 shared (bias_B = 1), 2 per batch
+  int bias;  // 0 none, 1 shared (bias_B = 1), 2 per batch, 3 shared with -FLT_MAX entries
   bool mask;
 };
 
@@ -52,6 +55,14 @@ void run(const Case& c, int precision) {
   auto v = in((size_t)(B * NH * Tk * HS));
   auto g = in((size_t)(B * NH * Tq * HS));
   std::vector<float> bias = c.bias ? lt::randn((size_t)(bias_B * NH * Tq * Tk), 0.5f) : std::vector<float>();
+  if (c.bias == 3) {
+    // -FLT_MAX, the usual "masked" value of an additive mask: scattered, and whole query rows
+    // (which then attend uniformly, as on the CPU, rather than to nothing).
+    for (int64_t h = 0; h < NH; ++h)
+      for (int64_t i = 0; i < Tq; ++i)
+        for (int64_t j = 0; j < Tk; ++j)
+          if (i % 4 == 1 || (i + 3 * j) % 7 == 0) bias[(size_t)((h * Tq + i) * Tk + j)] = -FLT_MAX;
+  }
   std::vector<float> mask;
   if (c.mask) {
     mask.assign((size_t)(B * Tk), 0.f);
@@ -127,7 +138,8 @@ int main() {
       {2, 3, 70, 70, 16, 1, 0, false},  {2, 3, 70, 70, 64, 0, 0, false},  {2, 2, 130, 130, 64, 1, 1, true},
       {3, 2, 5, 70, 48, 1, 2, true},    {2, 2, 66, 40, 100, 0, 2, false}, {1, 2, 33, 33, 200, 1, 0, true},
       {2, 4, 256, 256, 64, 1, 0, false}, {1, 1, 1, 1, 8, 1, 1, false},    {2, 2, 17, 0, 32, 0, 0, false},
-      {2, 2, 150, 90, 128, 1, 1, true},  {2, 1, 64, 64, 32, 1, 2, false},
+      {2, 2, 150, 90, 128, 1, 1, true},  {2, 1, 64, 64, 32, 1, 2, false}, {2, 2, 70, 70, 64, 0, 3, false},
+      {2, 1, 70, 90, 32, 1, 3, true},
   };
   for (int precision : {LMT_PREC_FP32, LMT_PREC_BF16})
     for (const Case& c : cases) run(c, precision);

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -87,6 +88,49 @@ extern std::atomic<long> g_launches;
 //   thread's writes from before the barrier, and none from after it).
 void run_threads(unsigned nt, const std::function<void(unsigned)>& f);
 void sync();
+
+// Work a thread has issued asynchronously (cp.async copies and wgmma products, emu/mma.cuh):
+// queued at the call, grouped at each commit and carried out at the wait that covers the
+// group, as late as the PTX ISA allows. So shared memory read before its copy was waited for
+// holds the previous data, and a stage overwritten while a product still reads it gives
+// wrong numbers, as either could on a GPU.
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  bool valid;
+};
+struct AsyncMma {
+  float* d;
+  const void* a;
+  const void* b;
+  int kstep;
+};
+struct Async {
+  std::vector<AsyncCopy> copies;
+  std::deque<std::vector<AsyncCopy>> copy_groups;
+  std::vector<AsyncMma> mmas;
+  std::deque<std::vector<AsyncMma>> mma_groups;
+};
+inline Async g_async[1024];  // per CUDA thread of the running block
+inline void do_copy(const AsyncCopy& c) {
+  if (c.valid) std::memcpy(c.dst, c.src, 16);
+  else std::memset(c.dst, 0, 16);
+}
+// At the end of a block: copies still in flight land (the block's shared memory outlives
+// them on a GPU too); a wgmma product never waited for is a kernel error (its accumulators
+// would be read, or lost, unfinished).
+inline void end_block(unsigned t) {
+  Async& a = g_async[t];
+  if (!a.mmas.empty() || !a.mma_groups.empty()) {
+    std::fprintf(stderr, "EMU: a block ended with wgmma operations not waited for\n");
+    std::abort();
+  }
+  for (auto& g : a.copy_groups)
+    for (auto& c : g) do_copy(c);
+  for (auto& c : a.copies) do_copy(c);
+  a.copy_groups.clear();
+  a.copies.clear();
+}
 inline unsigned char* dyn_smem() { return g_block->dyn.data(); }
 
 template <class K, class... A>
@@ -117,6 +161,7 @@ void launch(K kernel, Cfg c, A... args) {
         for (unsigned bx = 0; bx < c.g.x; ++bx) {
           blockIdx_ = dim3(bx, by, bz);
           kernel(args...);
+          end_block(t);
           sync();
         }
   });

@@ -1,5 +1,5 @@
 // CPU emulation of the warp-level PTX in native/cuda/mma.cuh (see cuda_runtime.h): cp.async is
-// a synchronous 16-byte copy (zero-filled when invalid); ldmatrix and mma.sync gather the
+// a 16-byte copy (zero-filled when invalid) made at the cp_wait that covers it; ldmatrix and mma.sync gather the
 // warp's addresses or fragments through the block's exchange buffer and compute what the PTX
 // ISA specifies for each lane (m8n8 .b16 matrices; m16n8k16 row.col bf16 with fp32
 // accumulation), so the kernel's fragment bookkeeping is checked exactly.
@@ -16,13 +16,23 @@
 
 namespace {
 
+// cp.async: queued, and carried out at the cp_wait that covers its group (cuda_runtime.h).
 inline void cp_async16(void* smem, const void* gmem, bool valid) {
-  if (valid) std::memcpy(smem, gmem, 16);
-  else std::memset(smem, 0, 16);
+  emu::g_async[threadIdx.x].copies.push_back({smem, gmem, valid});
 }
-inline void cp_commit() {}
+inline void cp_commit() {
+  emu::Async& q = emu::g_async[threadIdx.x];
+  q.copy_groups.push_back(std::move(q.copies));
+  q.copies.clear();
+}
 template <int N>
-inline void cp_wait() {}
+inline void cp_wait() {
+  emu::Async& q = emu::g_async[threadIdx.x];
+  while (q.copy_groups.size() > (size_t)N) {
+    for (const emu::AsyncCopy& c : q.copy_groups.front()) emu::do_copy(c);
+    q.copy_groups.pop_front();
+  }
+}
 
 inline float emu_bf(uint32_t reg, int half) {
   uint32_t u = (half ? (reg >> 16) : (reg & 0xffffu)) << 16;
@@ -127,9 +137,9 @@ inline float fast_exp2(float x) {
 // XORed with bits 7-9.
 // The products are asynchronous as on the hardware, and as late as the PTX ISA allows: a call
 // only queues its operands' addresses; commit closes the group; wait_group<N> computes the
-// oldest groups until N remain, reading shared memory then. A kernel that overwrites a stage
-// a pending group still reads, or reads the accumulators before the wait, gets wrong numbers
-// here as it could on a GPU.
+// oldest groups until N remain, reading shared memory then (cuda_runtime.h, emu::Async). A
+// kernel that overwrites a stage a pending group still reads, or reads the accumulators before
+// the wait, gets wrong numbers here as it could on a GPU.
 inline bool have_wgmma() { return true; }
 inline void wgmma_fence() {}
 inline void wgmma_hold(float (&)[64]) {}
@@ -141,22 +151,7 @@ inline float emu_sw128(const void* tile, int kstep, int r, int k) {
   std::memcpy(&h, (const void*)a, 2);
   return emu_bf((uint32_t)h, 0);
 }
-struct EmuWgmma {
-  float* d;
-  const void* a;
-  const void* b;
-  int kstep;
-};
-struct EmuWgmmaQueue {
-  std::vector<EmuWgmma> open;
-  std::deque<std::vector<EmuWgmma>> groups;
-};
-// One queue per CUDA thread of the running block (blocks run one after another).
-inline EmuWgmmaQueue& emu_wgmma_queue() {
-  static EmuWgmmaQueue q[1024];
-  return q[threadIdx.x];
-}
-inline void emu_wgmma_run(const EmuWgmma& w) {
+inline void emu_wgmma_run(const emu::AsyncMma& w) {
   const unsigned lane = threadIdx.x & 31u, warp = (threadIdx.x & 127u) / 32;
   const int g = lane / 4, t = lane % 4;
   for (int j = 0; j < 16; ++j)
@@ -172,23 +167,23 @@ inline void wgmma_m64n128(float (&d)[64], const void* a, const void* b, int kste
     std::fprintf(stderr, "EMU: wgmma operand tile not 1024-byte aligned\n");
     std::abort();
   }
-  emu_wgmma_queue().open.push_back({d, a, b, kstep});
+  emu::g_async[threadIdx.x].mmas.push_back({d, a, b, kstep});
 }
 inline void wgmma_commit() {
-  EmuWgmmaQueue& q = emu_wgmma_queue();
-  q.groups.push_back(std::move(q.open));
-  q.open.clear();
+  emu::Async& q = emu::g_async[threadIdx.x];
+  q.mma_groups.push_back(std::move(q.mmas));
+  q.mmas.clear();
 }
 template <int N>
 inline void wgmma_wait() {
-  EmuWgmmaQueue& q = emu_wgmma_queue();
-  if (!q.open.empty()) {
+  emu::Async& q = emu::g_async[threadIdx.x];
+  if (!q.mmas.empty()) {
     std::fprintf(stderr, "EMU: wgmma_wait with uncommitted wgmma operations\n");
     std::abort();
   }
-  while (q.groups.size() > (size_t)N) {
-    for (const EmuWgmma& w : q.groups.front()) emu_wgmma_run(w);
-    q.groups.pop_front();
+  while (q.mma_groups.size() > (size_t)N) {
+    for (const emu::AsyncMma& w : q.mma_groups.front()) emu_wgmma_run(w);
+    q.mma_groups.pop_front();
   }
 }
 
