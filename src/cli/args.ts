@@ -92,9 +92,9 @@ export function resolveDevice(cmd: string, flag: unknown, precision?: unknown): 
     d = named;
   } else {
     const c = defaultDeviceChoice(p);
-    if (c.warning !== undefined) console.error(c.warning);
     d = c.device;
     if (p !== 'fp32' && d !== 'cuda') throw new ArgumentError(`${cmd}: --precision ${p} is for CUDA matmuls, and the default device here is the CPU (${c.reason})`);
+    if (c.warning !== undefined) console.error(c.warning);
   }
   if (p !== 'fp32' && d !== 'cuda') throw new ArgumentError(`${cmd}: --precision ${p} is for CUDA matmuls (add --device cuda); the CPU kernels compute in fp32`);
   requireDevice(d, cmd);

@@ -116,6 +116,20 @@ inline void do_copy(const AsyncCopy& c) {
   if (c.valid) std::memcpy(c.dst, c.src, 16);
   else std::memset(c.dst, 0, 16);
 }
+// commit: the operations issued since the last commit become the newest group.
+template <class T>
+inline void commit(std::vector<T>& open, std::deque<std::vector<T>>& groups) {
+  groups.push_back(std::move(open));
+  open.clear();
+}
+// wait_group n: carries out the oldest groups until at most n remain.
+template <class T, class F>
+inline void drain(std::deque<std::vector<T>>& groups, size_t n, F&& run) {
+  while (groups.size() > n) {
+    for (const T& x : groups.front()) run(x);
+    groups.pop_front();
+  }
+}
 // At the end of a block: copies still in flight land (the block's shared memory outlives
 // them on a GPU too); a wgmma product never waited for is a kernel error (its accumulators
 // would be read, or lost, unfinished).
@@ -125,11 +139,8 @@ inline void end_block(unsigned t) {
     std::fprintf(stderr, "EMU: a block ended with wgmma operations not waited for\n");
     std::abort();
   }
-  for (auto& g : a.copy_groups)
-    for (auto& c : g) do_copy(c);
-  for (auto& c : a.copies) do_copy(c);
-  a.copy_groups.clear();
-  a.copies.clear();
+  commit(a.copies, a.copy_groups);
+  drain(a.copy_groups, 0, do_copy);
 }
 inline unsigned char* dyn_smem() { return g_block->dyn.data(); }
 

@@ -22,16 +22,11 @@ inline void cp_async16(void* smem, const void* gmem, bool valid) {
 }
 inline void cp_commit() {
   emu::Async& q = emu::g_async[threadIdx.x];
-  q.copy_groups.push_back(std::move(q.copies));
-  q.copies.clear();
+  emu::commit(q.copies, q.copy_groups);
 }
 template <int N>
 inline void cp_wait() {
-  emu::Async& q = emu::g_async[threadIdx.x];
-  while (q.copy_groups.size() > (size_t)N) {
-    for (const emu::AsyncCopy& c : q.copy_groups.front()) emu::do_copy(c);
-    q.copy_groups.pop_front();
-  }
+  emu::drain(emu::g_async[threadIdx.x].copy_groups, N, emu::do_copy);
 }
 
 inline float emu_bf(uint32_t reg, int half) {
@@ -171,8 +166,7 @@ inline void wgmma_m64n128(float (&d)[64], const void* a, const void* b, int kste
 }
 inline void wgmma_commit() {
   emu::Async& q = emu::g_async[threadIdx.x];
-  q.mma_groups.push_back(std::move(q.mmas));
-  q.mmas.clear();
+  emu::commit(q.mmas, q.mma_groups);
 }
 template <int N>
 inline void wgmma_wait() {
@@ -181,10 +175,7 @@ inline void wgmma_wait() {
     std::fprintf(stderr, "EMU: wgmma_wait with uncommitted wgmma operations\n");
     std::abort();
   }
-  while (q.mma_groups.size() > (size_t)N) {
-    for (const emu::AsyncMma& w : q.mma_groups.front()) emu_wgmma_run(w);
-    q.mma_groups.pop_front();
-  }
+  emu::drain(q.mma_groups, N, emu_wgmma_run);
 }
 
 }  // namespace
