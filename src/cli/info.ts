@@ -16,7 +16,8 @@ export function runInfo(args: string[]): number {
   // otherwise the CUDA self-check runs here too, which is what lets `info` say why a GPU is or
   // is not the default.
   const env = process.env.LMT_DEVICE;
-  const def = env !== undefined ? { device: env, reason: 'named by LMT_DEVICE' } : defaultDeviceChoice();
+  const def: { device: string; reason: string; checkSeconds?: number } =
+    env !== undefined ? { device: env, reason: 'named by LMT_DEVICE' } : defaultDeviceChoice();
   if (args.includes('--json')) {
     console.log(JSON.stringify({ ...i, defaultDevice: def }, null, 2));
     return 0;
@@ -38,6 +39,6 @@ export function runInfo(args: string[]): number {
     if (d.error) console.log(`gpu ${d.index}    ${d.error}`);
     else console.log(`gpu ${d.index}    ${d.name}, compute capability ${d.computeCapability}, ${d.multiprocessors} SMs, ${gib(d.totalBytes ?? 0)} (${gib(d.freeBytes ?? 0)} free)`);
   }
-  console.log(`default  --device ${def.device}: ${def.reason}${'checkSeconds' in def && def.checkSeconds !== undefined ? ` [self-check ${def.checkSeconds.toFixed(2)} s]` : ''}`);
+  console.log(`default  --device ${def.device}: ${def.reason}${def.checkSeconds !== undefined ? ` [self-check ${def.checkSeconds.toFixed(2)} s]` : ''}`);
   return 0;
 }

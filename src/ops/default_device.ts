@@ -83,7 +83,7 @@ function processProbe(): DefaultDeviceProbe {
     usable: i.cudaCompiled && i.cudaDevices > 0,
     why: i.cudaWhy,
     gpu: () => {
-      const d = (native.info().cudaDeviceList ?? [])[0];
+      const d = (i.cudaDeviceList ?? [])[0];
       return d?.name ? `${d.name} (compute capability ${d.computeCapability ?? '?'})` : 'the GPU';
     },
     // The check leaves the caller's RNG stream and matmul precision as they were: a command
